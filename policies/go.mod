@@ -1,0 +1,3 @@
+module github.com/fenquan/fenquan/policies
+
+go 1.26.0

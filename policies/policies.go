@@ -1,0 +1,12 @@
+// Package policies embeds Fenquan's policy set — the Rego rules and the data tables
+// (roles, thresholds, matrices) — so every binary starts with the default set and `up`
+// works with no publishing. Policy officers publish newer sets through fenquanctl; the
+// services swap them in at runtime.
+package policies
+
+import "embed"
+
+// FS holds the default policy set: every .rego and data file under this folder.
+//
+//go:embed api
+var FS embed.FS
