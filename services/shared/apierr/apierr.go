@@ -171,3 +171,17 @@ func FromError(err error) error {
 func IsInternal(err error) bool {
 	return status.Code(FromError(err)) == codes.Internal
 }
+
+// ViolationsOf returns the field violations of an INVALID_ARGUMENT status.
+func ViolationsOf(err error) ([]*errdetails.BadRequest_FieldViolation, bool) {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.InvalidArgument {
+		return nil, false
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			return br.FieldViolations, true
+		}
+	}
+	return nil, false
+}

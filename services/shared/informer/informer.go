@@ -53,9 +53,11 @@ type Event struct {
 	ModRev int64
 }
 
-// Decoder turns a stored value into the cached object. Returning (nil, nil) keeps the key
-// out of the cache (e.g. bookkeeping keys); an error is logged and the key skipped.
-type Decoder func(key string, value []byte) (any, error)
+// Decoder turns a stored value into the cached object; modRev is the key's mod revision
+// (a resource's etag), so cached objects are complete and can be served as they are.
+// Returning (nil, nil) keeps the key out of the cache (e.g. bookkeeping keys); an error is
+// logged and the key skipped.
+type Decoder func(key string, value []byte, modRev int64) (any, error)
 
 // IndexFunc returns the index values of an object (e.g. its parent unit).
 type IndexFunc func(key string, obj any) []string
@@ -333,7 +335,7 @@ func (c *Cache) apply(evs []*clientv3.Event, headerRev int64) int64 {
 		key := string(ev.Kv.Key)
 		switch ev.Type {
 		case mvccpb.PUT:
-			obj, err := c.decode(key, ev.Kv.Value)
+			obj, err := c.decode(key, ev.Kv.Value, ev.Kv.ModRevision)
 			if err != nil {
 				c.log.Error("undecodable value skipped", "key", key, "err", err)
 				obj = nil
@@ -396,7 +398,7 @@ func (c *Cache) relist(ctx context.Context, emit bool) (int64, error) {
 		}
 		for _, kv := range resp.Kvs {
 			key := string(kv.Key)
-			obj, err := c.decode(key, kv.Value)
+			obj, err := c.decode(key, kv.Value, kv.ModRevision)
 			if err != nil {
 				c.log.Error("undecodable value skipped", "key", key, "err", err)
 				continue

@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { etcdtest.Main(m) }
 
-func decodeString(_ string, v []byte) (any, error) {
+func decodeString(_ string, v []byte, _ int64) (any, error) {
 	if strings.HasPrefix(string(v), "skip") {
 		return nil, nil
 	}

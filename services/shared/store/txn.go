@@ -60,6 +60,9 @@ type Guard struct {
 	// Field is the request field the guard stems from, if any (e.g. "post.unit"), so a
 	// missing reference becomes a field violation.
 	Field string
+	// Client marks a revision the client sent (an etag): its failure is final. Other
+	// revision guards come from the service's own reads and the operation may be retried.
+	Client bool
 }
 
 // Txn collects guards and writes to commit atomically.
@@ -75,6 +78,12 @@ func NewTxn() *Txn { return &Txn{keys: map[string]bool{}} }
 // ExpectRevision requires key to be at mod revision rev; rev 0 requires it to be absent.
 func (t *Txn) ExpectRevision(key string, rev int64, what string) *Txn {
 	t.guards = append(t.guards, Guard{kind: guardRevision, key: key, rev: rev, What: what})
+	return t
+}
+
+// ExpectEtag requires key to be at the revision the client sent as an etag.
+func (t *Txn) ExpectEtag(key string, rev int64, what string) *Txn {
+	t.guards = append(t.guards, Guard{kind: guardRevision, key: key, rev: rev, What: what, Client: true})
 	return t
 }
 
@@ -163,6 +172,7 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 	}
 	for i, g := range t.guards {
 		if gerr := diagnose(g, resp.Responses[i].GetResponseRange()); gerr != nil {
+			gerr.(*GuardError).Rev = resp.Header.Revision
 			return 0, gerr
 		}
 	}
@@ -176,7 +186,10 @@ const MaxTxnOps = 10000
 
 // GuardError says which guard of a failed transaction did not hold.
 type GuardError struct {
-	Guard    Guard
+	Guard Guard
+	// Rev is the store's revision when the guard was found failing: a retry should first
+	// let its caches reach it.
+	Rev      int64
 	sentinel error
 	detail   string
 }
@@ -187,6 +200,16 @@ func (e *GuardError) Error() string {
 
 // Unwrap returns the sentinel (ErrConflict, ErrAlreadyExists, ...).
 func (e *GuardError) Unwrap() error { return e.sentinel }
+
+// Retryable reports whether err is a conflict on a revision the service read itself (not
+// a client's etag): running the operation again on fresher data may succeed.
+func Retryable(err error) (rev int64, ok bool) {
+	var ge *GuardError
+	if errors.As(err, &ge) && errors.Is(err, ErrConflict) && !ge.Guard.Client {
+		return ge.Rev, true
+	}
+	return 0, false
+}
 
 func diagnose(g Guard, rr *etcdserverpb.RangeResponse) error {
 	var kvs []*mvccpb.KeyValue

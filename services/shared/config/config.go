@@ -1,0 +1,149 @@
+// Package config reads the settings every Fenquan binary shares — etcd, identity, TLS,
+// listen addresses, logging — from flags, each with a FENQUAN_* environment fallback
+// (flag > environment > default), and builds the shared runtime pieces from them.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fenquan/fenquan/services/shared/auth"
+	"github.com/fenquan/fenquan/services/shared/etcdx"
+	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/server"
+)
+
+// Common holds the shared settings.
+type Common struct {
+	EtcdEndpoints                  string
+	EtcdCert, EtcdKey, EtcdCA      string
+	KeyRoot                        string
+	GRPCAddr, AdvertiseAddr        string
+	HTTPAddr                       string
+	TLSCert, TLSKey, TLSCA         string
+	OIDCIssuer                     string
+	TokenIssuer, JWKSFile          string
+	DevJWKSFile                    string
+	Audience                       string
+	Production                     bool
+	ClaimPerson, ClaimOrg          string
+	ClaimRoles, ClaimPlatformRoles string
+	LogLevel, LogFormat            string
+}
+
+// envName turns a flag name into its environment variable: grpc-addr → FENQUAN_GRPC_ADDR.
+func envName(flagName string) string {
+	return "FENQUAN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func str(fs *flag.FlagSet, p *string, name, def, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+func boolean(fs *flag.FlagSet, p *bool, name string, def bool, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			def = b
+		}
+	}
+	fs.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+// Register declares the flags. grpcPort and httpPort are the service's default ports.
+func (c *Common) Register(fs *flag.FlagSet, grpcPort, httpPort int) {
+	str(fs, &c.EtcdEndpoints, "etcd-endpoints", "http://127.0.0.1:2379", "comma-separated etcd client URLs")
+	str(fs, &c.EtcdCert, "etcd-cert", "", "client certificate for etcd (mTLS)")
+	str(fs, &c.EtcdKey, "etcd-key", "", "client key for etcd")
+	str(fs, &c.EtcdCA, "etcd-ca", "", "CA certificate of etcd")
+	str(fs, &c.KeyRoot, "key-root", "/fenquan", "root of every Fenquan key in etcd")
+	str(fs, &c.GRPCAddr, "grpc-addr", fmt.Sprintf("127.0.0.1:%d", grpcPort), "gRPC listen address (plaintext only on loopback)")
+	str(fs, &c.AdvertiseAddr, "advertise-addr", "", "address peers dial (default: the listen address)")
+	str(fs, &c.HTTPAddr, "http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "listen address of /metrics, /healthz, /readyz (empty: off)")
+	str(fs, &c.TLSCert, "tls-cert", "", "server certificate (PEM); reloaded when it changes")
+	str(fs, &c.TLSKey, "tls-key", "", "server key (PEM)")
+	str(fs, &c.TLSCA, "tls-ca", "", "CA for client certificates: set to require mTLS")
+	str(fs, &c.OIDCIssuer, "oidc-issuer", "", "trust tokens of this OIDC issuer (keys from its discovery document)")
+	str(fs, &c.TokenIssuer, "token-issuer", "", "trust tokens with this iss, verified with --jwks-file")
+	str(fs, &c.JWKSFile, "jwks-file", "", "public keys of --token-issuer (JWKS); reloaded when it changes")
+	str(fs, &c.DevJWKSFile, "dev-jwks-file", "", "development only: trust the development issuer with these keys")
+	str(fs, &c.Audience, "audience", auth.DefaultAudience, "required token audience")
+	boolean(fs, &c.Production, "production", false, "production mode: refuses development tokens and plaintext non-loopback listeners")
+	str(fs, &c.ClaimPerson, "claim-person", "", "flat claim holding the person id (IdPs without the structured \"fenquan\" claim)")
+	str(fs, &c.ClaimOrg, "claim-org", "", "flat claim holding the org id(s)")
+	str(fs, &c.ClaimRoles, "claim-roles", "", "flat claim holding the roles")
+	str(fs, &c.ClaimPlatformRoles, "claim-platform-roles", "", "flat claim holding platform roles")
+	str(fs, &c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	str(fs, &c.LogFormat, "log-format", "json", "json or text")
+}
+
+// Logger builds the logger.
+func (c *Common) Logger() (*slog.Logger, error) {
+	return obs.NewLogger(os.Stderr, c.LogLevel, c.LogFormat)
+}
+
+// EtcdClient dials the etcd cluster.
+func (c *Common) EtcdClient() (*clientv3.Client, error) {
+	return etcdx.NewClient(etcdx.ClientConfig{
+		Endpoints: etcdx.ParseEndpoints(c.EtcdEndpoints),
+		CertFile:  c.EtcdCert, KeyFile: c.EtcdKey, CAFile: c.EtcdCA,
+	})
+}
+
+// Verifier builds the token verifier from the trusted issuers configured.
+func (c *Common) Verifier() (*auth.Verifier, error) {
+	var issuers []auth.IssuerConfig
+	if c.OIDCIssuer != "" {
+		issuers = append(issuers, auth.IssuerConfig{Issuer: c.OIDCIssuer, Audience: c.Audience, Keys: auth.NewOIDCKeys(c.OIDCIssuer)})
+	}
+	if c.TokenIssuer != "" || c.JWKSFile != "" {
+		if c.TokenIssuer == "" || c.JWKSFile == "" {
+			return nil, errors.New("config: --token-issuer and --jwks-file go together")
+		}
+		keys, err := auth.NewFileKeys(c.JWKSFile)
+		if err != nil {
+			return nil, err
+		}
+		issuers = append(issuers, auth.IssuerConfig{Issuer: c.TokenIssuer, Audience: c.Audience, Keys: keys})
+	}
+	if c.DevJWKSFile != "" {
+		if c.Production {
+			return nil, errors.New("config: --dev-jwks-file is refused in production")
+		}
+		keys, err := auth.NewFileKeys(c.DevJWKSFile)
+		if err != nil {
+			return nil, err
+		}
+		issuers = append(issuers, auth.IssuerConfig{Issuer: auth.DevIssuer, Audience: c.Audience, Keys: keys})
+	}
+	if len(issuers) == 0 {
+		return nil, errors.New("config: no token issuer configured: set --oidc-issuer, --token-issuer with --jwks-file, or (development) --dev-jwks-file")
+	}
+	return auth.NewVerifier(auth.Config{
+		Issuers:    issuers,
+		Production: c.Production,
+		Claims: auth.ClaimMap{
+			PersonClaim: c.ClaimPerson, OrgClaim: c.ClaimOrg, RolesClaim: c.ClaimRoles, PlatformRolesClaim: c.ClaimPlatformRoles,
+		},
+	})
+}
+
+// TLS returns the server's TLS files, or nil for plaintext.
+func (c *Common) TLS() (*server.TLSFiles, error) {
+	if c.TLSCert == "" && c.TLSKey == "" {
+		if c.Production {
+			return nil, errors.New("config: production needs --tls-cert and --tls-key (mTLS between services)")
+		}
+		return nil, nil
+	}
+	return &server.TLSFiles{CertFile: c.TLSCert, KeyFile: c.TLSKey, CAFile: c.TLSCA}, nil
+}
