@@ -61,13 +61,6 @@ const publicClients = 65536
 //go:embed openapi/fenquan.swagger.json
 var openAPIDoc []byte
 
-// Upstream names the client connection of one service (Config.Upstreams holds the same
-// pairs keyed by Service).
-type Upstream struct {
-	Service string                   // short name, e.g. "registry"
-	Conn    grpc.ClientConnInterface // a client connection (round-robin via discovery, built by the caller)
-}
-
 // Config configures the edge.
 type Config struct {
 	// Upstreams are the client connections by service short name (see Services). Only the

@@ -40,6 +40,7 @@ import (
 	"github.com/fenquan/fenquan/services/shared/authz"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/validate"
 )
 
 // MaxMessageBytes bounds every request and response (4 MiB, gRPC's default, made explicit
@@ -109,10 +110,6 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Registry.Register(metrics); err != nil {
 		return nil, err
 	}
-	validate, err := newValidator()
-	if err != nil {
-		return nil, err
-	}
 
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
@@ -125,14 +122,14 @@ func New(cfg Config) (*Server, error) {
 			metrics.UnaryServerInterceptor(),
 			logUnary(cfg.Logger),
 			auth.UnaryServerInterceptor(cfg.Verifier, rules.IsPublic),
-			validate.unary,
+			validate.UnaryServerInterceptor(),
 			authz.UnaryServerInterceptor(rules, cfg.Authorizer),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(cfg.Logger),
 			metrics.StreamServerInterceptor(),
 			auth.StreamServerInterceptor(cfg.Verifier, rules.IsPublic),
-			validate.stream,
+			validate.StreamServerInterceptor(),
 			authz.StreamServerInterceptor(rules, cfg.Authorizer),
 		),
 	}

@@ -48,6 +48,7 @@ const (
 	guardRevision guardKind = iota // mod revision equals (0: absent)
 	guardExists                    // key exists
 	guardNone                      // no key under a prefix
+	guardVersion                   // mod revision equals (0: absent); any mismatch is a conflict
 )
 
 // Guard is one condition of a transaction, with what to tell the caller if it fails.
@@ -78,6 +79,14 @@ func NewTxn() *Txn { return &Txn{keys: map[string]bool{}} }
 // ExpectRevision requires key to be at mod revision rev; rev 0 requires it to be absent.
 func (t *Txn) ExpectRevision(key string, rev int64, what string) *Txn {
 	t.guards = append(t.guards, Guard{kind: guardRevision, key: key, rev: rev, What: what})
+	return t
+}
+
+// ExpectVersion requires a bookkeeping key (a guard) to be at mod revision rev, 0 meaning
+// absent. Unlike ExpectRevision, a mismatch is always a retryable conflict: a guard
+// created concurrently is a concurrent change, not an "already exists".
+func (t *Txn) ExpectVersion(key string, rev int64, what string) *Txn {
+	t.guards = append(t.guards, Guard{kind: guardVersion, key: key, rev: rev, What: what})
 	return t
 }
 
@@ -150,6 +159,9 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 			} else {
 				cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(g.key), "=", g.rev))
 			}
+			diag = append(diag, clientv3.OpGet(g.key, clientv3.WithKeysOnly()))
+		case guardVersion:
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(g.key), "=", g.rev))
 			diag = append(diag, clientv3.OpGet(g.key, clientv3.WithKeysOnly()))
 		case guardExists:
 			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(g.key), ">", 0))
@@ -228,6 +240,14 @@ func diagnose(g Guard, rr *etcdserverpb.RangeResponse) error {
 			return fail(ErrNotFound, "no longer exists")
 		case g.rev != 0 && kvs[0].ModRevision != g.rev:
 			return fail(ErrConflict, fmt.Sprintf("%s (etag %d, now %d): read it again and retry", ErrConflict, g.rev, kvs[0].ModRevision))
+		}
+	case guardVersion:
+		var cur int64
+		if len(kvs) > 0 {
+			cur = kvs[0].ModRevision
+		}
+		if cur != g.rev {
+			return fail(ErrConflict, fmt.Sprintf("%s: retry", ErrConflict))
 		}
 	case guardExists:
 		if len(kvs) == 0 {

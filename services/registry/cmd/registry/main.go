@@ -1,0 +1,69 @@
+// Command registry serves Fenquan's power registry (职权目录 · 流程图 · organisation) over
+// gRPC. Configure it with flags or FENQUAN_* environment variables (see -help).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/fenquan/fenquan/policies"
+	"github.com/fenquan/fenquan/services/registry"
+	"github.com/fenquan/fenquan/services/shared/authz"
+	"github.com/fenquan/fenquan/services/shared/config"
+	"github.com/fenquan/fenquan/services/shared/server"
+)
+
+func main() {
+	fs := flag.NewFlagSet("registry", flag.ExitOnError)
+	var c config.Common
+	c.Register(fs, 7101, 7201)
+	_ = fs.Parse(os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &c); err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c *config.Common) error {
+	log, err := c.Logger()
+	if err != nil {
+		return err
+	}
+	cli, err := c.EtcdClient()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	verifier, err := c.Verifier()
+	if err != nil {
+		return err
+	}
+	roles, err := authz.ParseRoleTable(policies.APIRoles())
+	if err != nil {
+		return err
+	}
+	tls, err := c.TLS()
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Service: "registry", GRPCServices: registry.GRPCServices,
+		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls,
+		Logger: log, Verifier: verifier, Authorizer: roles, Etcd: cli, KeyRoot: c.KeyRoot,
+	})
+	if err != nil {
+		return err
+	}
+	svc, err := registry.New(ctx, registry.Config{Etcd: cli, KeyRoot: c.KeyRoot, Logger: log})
+	if err != nil {
+		return err
+	}
+	svc.Register(srv.GRPC)
+	return srv.Run(ctx)
+}
