@@ -36,14 +36,15 @@ type Options struct {
 // model is a flow resolved into what is drawn, shared by both renderers so that they
 // show (and hide) the same things.
 type model struct {
-	title    string
-	subtitle string
-	graph    *flowgraph.Graph
-	order    []string // nodes, topologically
-	steps    map[string]*stepView
-	groups   map[string]*groupView
-	edges    []edgeView
-	seps     []sepView
+	title     string
+	subtitle  string
+	emergency bool // limits are in hours
+	graph     *flowgraph.Graph
+	order     []string // nodes, topologically
+	steps     map[string]*stepView
+	groups    map[string]*groupView
+	edges     []edgeView
+	seps      []sepView
 }
 
 type stepView struct {
@@ -117,6 +118,7 @@ func newModel(f *registryv1.Flow, o Options) (*model, error) {
 		m.title = flow.GetDisplayName()
 	}
 	if o.Variant == Emergency {
+		m.emergency = true
 		m.subtitle = "应急流程（绿色通道）· 时限以工作小时计"
 	}
 
@@ -176,10 +178,10 @@ func newModel(f *registryv1.Flow, o Options) (*model, error) {
 	for _, n := range m.order {
 		out := g.Out(n)
 		for i, e := range out {
-			ev := edgeView{from: e.From, to: e.To, label: e.Label, primary: i == len(out)-1}
+			ev := edgeView{from: e.From, to: e.To, label: strings.TrimSpace(e.Label), primary: i == len(out)-1}
 			ev.main = ev.primary && onPath[e.From]
 			if ev.label == "" && !o.Public {
-				ev.label = e.Condition
+				ev.label = strings.TrimSpace(e.Condition)
 			}
 			m.edges = append(m.edges, ev)
 		}

@@ -227,11 +227,12 @@ func TestMermaid(t *testing.T) {
 		`n_start(["开始"])`,
 		`n_end(["结束"])`,
 		`subgraph s_lhhs["联合会审（会签·一票否决）"]`,
-		`s_ysc_hs["<b>预算处会审</b><br/>预算处会审岗<br/>1个工作日"]`,
+		`s_ysc_hs["<b>预算处会审</b><br/>预算处会审岗<br/>限时 1个工作日"]`,
 		`s_zfsh["<b>支付#quot;审核#quot;#lt;b#gt;#35;1#amp;</b>`,
-		`s_bfbl["<b>拨付办理</b><br/>国库处拨付办理岗<br/>1个工作日<br/>【拨付】【办】【分离①③】"]`,
-		`s_zcjh -->|"绿色通道"| s_lhhs`,
-		`s_fgcz -->|"50万元以上"| s_cz`,
+		`s_bfbl["<b>拨付办理</b><br/>国库处拨付办理岗<br/>限时 1个工作日<br/>【拨付】【办】【分离①③】"]`,
+		`<br/>② 经办、审核、审批分离〔不相容岗位分离〕：支出计划、主管责任人审核、分管处长审批<br/>`,
+		`s_zcjh -.->|"绿色通道"| s_lhhs`, // conditional: dashed,
+		`s_fgcz -.->|"50万元以上"| s_cz`,
 		`s_kjhs --> n_end`,
 		"class s_bfbl payment",
 		"class s_jwh collective",
@@ -249,7 +250,7 @@ func TestMermaid(t *testing.T) {
 	// Conditions show where there is no label.
 	f.Transitions[4].Label = ""
 	got, _ = diagram.Mermaid(f, diagram.Options{})
-	if want := `s_fgcz -->|"amount #gt;= 500000.0"| s_cz`; !strings.Contains(got, want) {
+	if want := `s_fgcz -.->|"amount #gt;= 500000.0"| s_cz`; !strings.Contains(got, want) {
 		t.Errorf("Mermaid lacks %q", want)
 	}
 	if want := `s_yszb["<b>预算指标审核</b><br/>ysc-zbgl<br/>`; !strings.Contains(got, want) {

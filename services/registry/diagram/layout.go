@@ -2,6 +2,7 @@ package diagram
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/fenquan/fenquan/services/registry/flowgraph"
@@ -79,14 +80,20 @@ type layout struct {
 	mains map[[2]string]bool // node pairs joined by the default path
 }
 
-func newLayout(m *model) *layout {
+// maxDummies bounds the work of laying out: realistic flows need a few dozen dummies,
+// and only a pathological one (hundreds of edges each spanning the whole flow) more.
+const maxDummies = 20_000
+
+func newLayout(m *model) (*layout, error) {
 	l := &layout{m: m, nodes: map[string]*lnode{}}
 	l.measure()
-	l.rank()
+	if err := l.rank(); err != nil {
+		return nil, err
+	}
 	l.order()
 	l.placeX()
 	l.placeY()
-	return l
+	return l, nil
 }
 
 // measure makes an lnode of every flow node with the size of its box.
@@ -167,7 +174,7 @@ func badgeWidth(b badge) float64 { return textWidth(b.text, badgeSize) + 10 }
 
 // rank assigns longest-path ranks from start (doubled), with end alone at the bottom,
 // and breaks every edge into a chain through the ranks between its ends.
-func (l *layout) rank() {
+func (l *layout) rank() error {
 	layer := map[string]int{}
 	last := 0
 	for _, n := range l.m.order { // topological: predecessors come first
@@ -182,6 +189,13 @@ func (l *layout) rank() {
 		last = max(last, layer[n])
 	}
 	layer[flowgraph.End] = last + 1
+	dummies := 0
+	for _, e := range l.m.edges {
+		dummies += 2*(layer[e.to]-layer[e.from]) - 1
+	}
+	if dummies > maxDummies {
+		return fmt.Errorf("diagram: the flow is too large to draw (its edges span %d ranks in all, at most %d)", dummies, maxDummies)
+	}
 	l.ranks = make([][]*lnode, 2*(last+1)+1)
 	for _, n := range l.m.order {
 		ln := l.nodes[n]
@@ -210,6 +224,7 @@ func (l *layout) rank() {
 		}
 		l.chains = append(l.chains, chain)
 	}
+	return nil
 }
 
 // order sets the order within ranks: first as a depth-first walk meets the nodes, taking
@@ -301,6 +316,9 @@ func sortByBarycenter(r []*lnode, adj func(*lnode) []*lnode) {
 	setPos(r)
 }
 
+// crossings counts pairs of segments that cross between adjacent ranks: sorted by their
+// upper ends, the inversions among their lower ends (counted by merge sort, so that large
+// flows stay fast).
 func (l *layout) crossings() int {
 	c := 0
 	for _, r := range l.ranks {
@@ -311,15 +329,44 @@ func (l *layout) crossings() int {
 				ps = append(ps, pair{n.pos, s.pos})
 			}
 		}
-		for i := range ps {
-			for j := i + 1; j < len(ps); j++ {
-				if (ps[i].a-ps[j].a)*(ps[i].b-ps[j].b) < 0 {
-					c++
-				}
+		slices.SortFunc(ps, func(x, y pair) int {
+			if c := cmp.Compare(x.a, y.a); c != 0 {
+				return c
 			}
+			return cmp.Compare(x.b, y.b)
+		})
+		bs := make([]int, len(ps))
+		for i, p := range ps {
+			bs[i] = p.b
 		}
+		c += inversions(bs, make([]int, len(bs)))
 	}
 	return c
+}
+
+// inversions counts i < j with s[i] > s[j], sorting s.
+func inversions(s, tmp []int) int {
+	if len(s) < 2 {
+		return 0
+	}
+	m := len(s) / 2
+	n := inversions(s[:m], tmp[:m]) + inversions(s[m:], tmp[m:])
+	i, j, k := 0, m, 0
+	for i < m && j < len(s) {
+		if s[j] < s[i] {
+			n += m - i
+			tmp[k] = s[j]
+			j++
+		} else {
+			tmp[k] = s[i]
+			i++
+		}
+		k++
+	}
+	k += copy(tmp[k:], s[i:m])
+	copy(tmp[k:], s[j:])
+	copy(s, tmp)
+	return n
 }
 
 // placeY stacks the ranks: node ranks as tall as their tallest box, edge ranks as tall as
@@ -543,27 +590,24 @@ func (l *layout) straighten() {
 		if len(ds) < 2 {
 			continue
 		}
-		// Try the dummies' own positions, the most common first (ties: leftmost).
-		cands := make([]float64, 0, len(ds))
+		// Try the dummies' own positions, the most common first (ties: leftmost), a
+		// few of them.
+		count := map[float64]int{}
+		var cands []float64
 		for _, d := range ds {
-			cands = append(cands, d.x)
-		}
-		count := func(x float64) int {
-			n := 0
-			for _, d := range ds {
-				if abs(d.x-x) < 0.5 {
-					n++
-				}
+			x := float64(int64(d.x*2)) / 2
+			if count[x] == 0 {
+				cands = append(cands, x)
 			}
-			return n
+			count[x]++
 		}
 		slices.SortStableFunc(cands, func(a, b float64) int {
-			if c := cmp.Compare(count(b), count(a)); c != 0 {
+			if c := cmp.Compare(count[b], count[a]); c != 0 {
 				return c
 			}
 			return cmp.Compare(a, b)
 		})
-		for _, x := range cands {
+		for _, x := range cands[:min(len(cands), 8)] {
 			if l.fits(ds, x) {
 				for _, d := range ds {
 					d.x = x

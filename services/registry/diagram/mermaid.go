@@ -29,10 +29,11 @@ func Mermaid(f *registryv1.Flow, o Options) (string, error) {
 	step := func(indent, id string) {
 		s := m.steps[id]
 		lines := []string{"<b>" + mermaidText(s.name) + "</b>"}
-		for _, l := range []string{s.actor, s.limit} {
-			if l != "" {
-				lines = append(lines, mermaidText(l))
-			}
+		if s.actor != "" {
+			lines = append(lines, mermaidText(s.actor))
+		}
+		if s.limit != "" {
+			lines = append(lines, "限时 "+mermaidText(s.limit))
 		}
 		var badges []string
 		for _, bd := range s.badges {
@@ -57,7 +58,7 @@ func Mermaid(f *registryv1.Flow, o Options) (string, error) {
 			fmt.Fprintf(&b, "  %s([\"结束\"])\n", mermaidID(n))
 		case m.groups[n] != nil:
 			g := m.groups[n]
-			fmt.Fprintf(&b, "  subgraph %s[\"%s\"]\n    direction LR\n", mermaidID(n), mermaidText(g.title))
+			fmt.Fprintf(&b, "  subgraph %s[\"%s\"]\n", mermaidID(n), mermaidText(g.title))
 			for _, id := range g.members {
 				step("    ", id)
 			}
@@ -66,11 +67,24 @@ func Mermaid(f *registryv1.Flow, o Options) (string, error) {
 			step("  ", n)
 		}
 	}
+	if len(m.seps) > 0 {
+		// The legend the 分离 badges refer to, as a node of its own: flowcharts have no
+		// notes.
+		lines := []string{"<b>分权制衡（同一分离要求下的步骤须由不同人员办理）</b>"}
+		for _, sp := range m.seps {
+			lines = append(lines, mermaidText(sp.mark+" "+sp.title+"："+strings.Join(sp.steps, "、")))
+		}
+		fmt.Fprintf(&b, "  legend[\"%s\"]\n", strings.Join(lines, "<br/>"))
+	}
 	for _, e := range m.edges {
+		arrow := "-->"
+		if !e.primary {
+			arrow = "-.->" // a conditional branch, dashed as in the SVG
+		}
 		if e.label != "" {
-			fmt.Fprintf(&b, "  %s -->|\"%s\"| %s\n", mermaidID(e.from), mermaidText(e.label), mermaidID(e.to))
+			fmt.Fprintf(&b, "  %s %s|\"%s\"| %s\n", mermaidID(e.from), arrow, mermaidText(e.label), mermaidID(e.to))
 		} else {
-			fmt.Fprintf(&b, "  %s --> %s\n", mermaidID(e.from), mermaidID(e.to))
+			fmt.Fprintf(&b, "  %s %s %s\n", mermaidID(e.from), arrow, mermaidID(e.to))
 		}
 	}
 	b.WriteString("  classDef payment fill:#fff4e6,stroke:#d9480f,stroke-width:2px\n")
@@ -80,6 +94,9 @@ func Mermaid(f *registryv1.Flow, o Options) (string, error) {
 	}
 	if len(collective) > 0 {
 		fmt.Fprintf(&b, "  class %s collective\n", strings.Join(collective, ","))
+	}
+	if len(m.seps) > 0 {
+		b.WriteString("  classDef legend fill:#ffffff,stroke:#cbd2d9,text-align:left\n  class legend legend\n")
 	}
 	return b.String(), nil
 }
@@ -133,7 +150,9 @@ func mermaidText(s string) string {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// yamlString quotes the title for the front matter.
+// yamlString quotes the title for the front matter. Mermaid reads the title as HTML
+// and decodes no entity codes there, so <, > and & become their full-width forms, which
+// read the same and cannot make markup.
 func yamlString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(oneLine(s)) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "<", "＜", ">", "＞", "&", "＆").Replace(oneLine(s)) + `"`
 }

@@ -50,7 +50,10 @@ func SVG(f *registryv1.Flow, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := newLayout(m)
+	l, err := newLayout(m)
+	if err != nil {
+		return nil, err
+	}
 
 	// The canvas: as wide as the graph, the title or the legend needs.
 	width := max(l.width, textWidth(m.title, titleSize)*1.05+2*margin, textWidth(m.subtitle, subtitleSize)+2*margin)
@@ -105,10 +108,10 @@ func SVG(f *registryv1.Flow, o Options) ([]byte, error) {
 		case l.m.groups[n] != nil:
 			top := ln.y + groupTitleH + float64(len(ln.box.title)-1)*infoLine
 			for _, mb := range ln.box.members {
-				drawStep(&b, mb.box, ln.x-ln.w/2+mb.x, top, mb.w, mb.h, m.subtitle != "")
+				drawStep(&b, mb.box, ln.x-ln.w/2+mb.x, top, mb.w, mb.h, m.emergency)
 			}
 		default:
-			drawStep(&b, ln.box, ln.x-ln.w/2, ln.y, ln.w, ln.h, m.subtitle != "")
+			drawStep(&b, ln.box, ln.x-ln.w/2, ln.y, ln.w, ln.h, m.emergency)
 		}
 	}
 

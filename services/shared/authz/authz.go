@@ -74,6 +74,15 @@ func RulesFor(services ...string) (Rules, error) {
 	return rules, nil
 }
 
+// AllowPublic declares infrastructure methods that need no token and touch no org data:
+// health checks (probes, load balancers) and server reflection (grpcurl; the same schema
+// the OpenAPI document publishes).
+func (r Rules) AllowPublic(methods ...string) {
+	for _, m := range methods {
+		r[m] = &apiv1.Access{Public: true}
+	}
+}
+
 // IsPublic reports whether a method needs no token.
 func (r Rules) IsPublic(method string) bool {
 	acc, ok := r[method]

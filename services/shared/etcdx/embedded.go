@@ -40,8 +40,12 @@ type EmbedConfig struct {
 	// CompactionRetention is how much MVCC history to keep (etcd periodic compaction).
 	// Watchers that fall further behind re-list. Default one hour.
 	CompactionRetention time.Duration
-	// Logger receives etcd's warnings and errors. Nil discards them.
+	// Logger receives etcd's log lines at LogLevel and above. Nil discards them.
 	Logger *slog.Logger
+	// LogLevel is the least severe etcd line passed on; default warnings. `fenquan up`
+	// passes errors only: etcd warns at every start about settings that are deliberate
+	// here (one port for HTTP and gRPC, larger requests, simple auth tokens).
+	LogLevel slog.Level
 }
 
 // Embedded is a running embedded etcd with an in-process client.
@@ -87,7 +91,11 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 		retention = time.Hour
 	}
 	ec.AutoCompactionRetention = retention.String()
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(cfg.Logger))
+	level := cfg.LogLevel
+	if level == 0 {
+		level = slog.LevelWarn
+	}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(cfg.Logger, level))
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -125,13 +133,21 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// zapLogger bridges etcd's zap logging into slog, warnings and above only: etcd is
-// verbose at info, and its shutdown noise ("server has been stopped") is expected.
-func zapLogger(l *slog.Logger) *zap.Logger {
+// zapLogger bridges etcd's zap logging into slog at the given level.
+func zapLogger(l *slog.Logger, level slog.Level) *zap.Logger {
 	if l == nil {
 		return zap.NewNop()
 	}
-	return zap.New(&slogCore{l: l.With("component", "etcd"), level: zapcore.WarnLevel})
+	zl := zapcore.WarnLevel
+	switch {
+	case level <= slog.LevelDebug:
+		zl = zapcore.DebugLevel
+	case level <= slog.LevelInfo:
+		zl = zapcore.InfoLevel
+	case level >= slog.LevelError:
+		zl = zapcore.ErrorLevel
+	}
+	return zap.New(&slogCore{l: l.With("component", "etcd"), level: zl})
 }
 
 type slogCore struct {
@@ -160,8 +176,13 @@ func (c *slogCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 		attrs = append(attrs, k, v)
 	}
 	lvl := slog.LevelWarn
-	if e.Level >= zapcore.ErrorLevel {
+	switch {
+	case e.Level >= zapcore.ErrorLevel:
 		lvl = slog.LevelError
+	case e.Level <= zapcore.DebugLevel:
+		lvl = slog.LevelDebug
+	case e.Level <= zapcore.InfoLevel:
+		lvl = slog.LevelInfo
 	}
 	c.l.Log(context.Background(), lvl, e.Message, attrs...)
 	return nil

@@ -1,0 +1,306 @@
+// Package up runs all of Fenquan in one process on one machine: a real etcd embedded with
+// its data in one folder, every service on its own loopback gRPC port (registered in
+// etcd under a lease, exactly as separate processes would be), and the REST gateway,
+// which finds the services through etcd like it does in a cluster. It is the development
+// and one-machine default behind `fenquan up`.
+//
+// Identity runs in development mode: a signing key kept in the data folder mints tokens
+// for the demo people. Nothing listens beyond loopback.
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/fenquan/fenquan/gateway"
+	"github.com/fenquan/fenquan/policies"
+	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	"github.com/fenquan/fenquan/services/registry"
+	"github.com/fenquan/fenquan/services/shared/auth"
+	"github.com/fenquan/fenquan/services/shared/authz"
+	"github.com/fenquan/fenquan/services/shared/discovery"
+	"github.com/fenquan/fenquan/services/shared/etcdx"
+	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/server"
+	"github.com/fenquan/fenquan/tools/internal/demo"
+)
+
+// KeyRoot is the root of every key `up` writes.
+const KeyRoot = "/fenquan"
+
+// Options configures the stack.
+type Options struct {
+	// DataDir holds etcd's data and the development signing key; it survives restarts.
+	DataDir string
+	// EtcdURL is where the embedded etcd serves other processes (fenquanctl, a service
+	// started separately). Empty picks a free port.
+	EtcdURL string
+	// GatewayAddr is the REST address, e.g. "127.0.0.1:8080"; empty picks a free port.
+	GatewayAddr string
+	// BasePort numbers the services' ports: gRPC at BasePort+n, metrics at BasePort+100+n
+	// (registry n=1, ...). 0 picks free ports.
+	BasePort int
+	// Demo applies the demo data set (idempotent).
+	Demo bool
+	Log  *slog.Logger
+}
+
+// Stack is the running system.
+type Stack struct {
+	Etcd           *etcdx.Embedded
+	Dev            *auth.DevTokens
+	GatewayURL     string
+	GatewayMetrics string
+	// GRPC and Metrics map each service to its addresses.
+	GRPC    map[string]string
+	Metrics map[string]string
+	// DemoChanges counts what the demo apply created or updated (0 when it was loaded).
+	DemoChanges int
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	err    error
+}
+
+// component is one service of the stack; adding a service is one entry.
+type component struct {
+	name     string
+	services []string
+	port     int
+	start    func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error)
+}
+
+type deps struct {
+	etcd *etcdx.Embedded
+	log  *slog.Logger
+}
+
+var components = []component{
+	{name: "registry", services: registry.GRPCServices, port: 1, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
+		return registry.New(ctx, registry.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log})
+	}},
+}
+
+func addr(base, offset int) string {
+	if base == 0 {
+		return "127.0.0.1:0"
+	}
+	return fmt.Sprintf("127.0.0.1:%d", base+offset)
+}
+
+// Start brings the stack up and returns once every part serves (and the demo is loaded).
+// It runs until ctx ends; Wait returns after everything has stopped.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("up: a data folder is required")
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stack{GRPC: map[string]string{}, Metrics: map[string]string{}, cancel: cancel}
+	ok := false
+	defer func() {
+		if !ok {
+			cancel()
+			s.wg.Wait()
+			if s.Etcd != nil {
+				s.Etcd.Close()
+			}
+		}
+	}()
+
+	var err error
+	s.Etcd, err = etcdx.StartEmbedded(ctx, etcdx.EmbedConfig{Dir: filepath.Join(o.DataDir, "etcd"), ClientURL: o.EtcdURL, Logger: log, LogLevel: slog.LevelError})
+	if err != nil {
+		return nil, fmt.Errorf("up: etcd: %w (is another `fenquan up` running? use --etcd to pick another port)", err)
+	}
+	if s.Dev, err = auth.OpenDevTokens(filepath.Join(o.DataDir, "dev")); err != nil {
+		return nil, err
+	}
+	verifier, err := auth.NewVerifier(auth.Config{Issuers: []auth.IssuerConfig{s.Dev.IssuerConfig()}})
+	if err != nil {
+		return nil, err
+	}
+	roles, err := authz.ParseRoleTable(policies.APIRoles())
+	if err != nil {
+		return nil, err
+	}
+	d := deps{etcd: s.Etcd, log: log}
+
+	for _, c := range components {
+		srv, err := server.New(server.Config{
+			Service: c.name, GRPCServices: c.services,
+			GRPCAddr: addr(o.BasePort, c.port), HTTPAddr: addr(o.BasePort, 100+c.port),
+			Logger: log.With("service", c.name), Verifier: verifier, Authorizer: roles,
+			Etcd: s.Etcd.Client, KeyRoot: KeyRoot,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("up: %s: %w", c.name, err)
+		}
+		svc, err := c.start(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("up: %s: %w", c.name, err)
+		}
+		svc.Register(srv.GRPC)
+		s.GRPC[c.name], s.Metrics[c.name] = srv.Addr(), srv.HTTPAddr()
+		s.run(func() error { return srv.Run(ctx) })
+	}
+
+	if err := s.startGateway(ctx, o, verifier, log); err != nil {
+		return nil, err
+	}
+	if o.Demo {
+		if err := s.loadDemo(ctx); err != nil {
+			return nil, fmt.Errorf("up: demo: %w", err)
+		}
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Stack) run(fn func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errMu.Lock()
+			if s.err == nil {
+				s.err = err
+			}
+			s.errMu.Unlock()
+			s.cancel()
+		}
+	}()
+}
+
+func (s *Stack) startGateway(ctx context.Context, o Options, verifier *auth.Verifier, log *slog.Logger) error {
+	resolver := &discovery.Builder{Client: s.Etcd.Client, Root: KeyRoot, Log: log}
+	upstreams := map[string]grpc.ClientConnInterface{}
+	for _, name := range gateway.Services() {
+		conn, err := discovery.Dial(resolver, name, insecure.NewCredentials())
+		if err != nil {
+			return err
+		}
+		s.run(func() error { <-ctx.Done(); return conn.Close() })
+		upstreams[name] = conn
+	}
+	reg := obs.NewRegistry()
+	h, err := gateway.New(ctx, gateway.Config{Upstreams: upstreams, Verifier: verifier, Logger: log.With("service", "gateway"), Registry: reg})
+	if err != nil {
+		return err
+	}
+	gwAddr := o.GatewayAddr
+	if gwAddr == "" {
+		gwAddr = "127.0.0.1:0"
+	}
+	lis, err := net.Listen("tcp", gwAddr)
+	if err != nil {
+		return fmt.Errorf("up: gateway: %w", err)
+	}
+	mlis, err := net.Listen("tcp", addr(o.BasePort, 100))
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("up: gateway metrics: %w", err)
+	}
+	s.GatewayURL, s.GatewayMetrics = "http://"+lis.Addr().String(), mlis.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	for _, hs := range []struct {
+		srv *http.Server
+		lis net.Listener
+	}{
+		{&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}, lis},
+		{&http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, mlis},
+	} {
+		s.run(func() error { return hs.srv.Serve(hs.lis) })
+		s.run(func() error {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return hs.srv.Shutdown(sctx)
+		})
+	}
+	return nil
+}
+
+// Demo identities: who the printed tokens speak for.
+const (
+	DemoOrg   = "czj"
+	AdminSub  = "fenquan-admin"
+	adminUser = "wang-jing" // 王静, 办公室: keeps the catalogue
+)
+
+// AdminClaims are the development administrator's grants: the platform, and the demo
+// org's administrative roles.
+func AdminClaims() auth.Claims {
+	return auth.Claims{
+		PlatformRoles: []string{"platform-admin"},
+		Orgs: map[string]auth.Grant{DemoOrg: {Person: adminUser, Roles: []string{
+			"catalog-admin", "policy-officer", "auditor", "staff",
+		}}},
+	}
+}
+
+// StaffClaims grant a demo person plain membership of the demo org.
+func StaffClaims(person string, roles ...string) auth.Claims {
+	return auth.Claims{Orgs: map[string]auth.Grant{DemoOrg: {Person: person, Roles: append([]string{"staff"}, roles...)}}}
+}
+
+func (s *Stack) loadDemo(ctx context.Context) error {
+	objs, err := demo.Objects()
+	if err != nil {
+		return err
+	}
+	tok, err := s.Dev.Mint(AdminSub, AdminClaims(), time.Hour)
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(s.GRPC["registry"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	actx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok), time.Minute)
+	defer cancel()
+	resp, err := registryv1.NewCatalogServiceClient(conn).ApplyCatalog(actx, &registryv1.ApplyCatalogRequest{Objects: objs}, grpc.WaitForReady(true))
+	if err != nil {
+		return err
+	}
+	for _, c := range resp.Changes {
+		if c.Action != registryv1.ChangeAction_CHANGE_ACTION_UNCHANGED || c.Published {
+			s.DemoChanges++
+		}
+	}
+	return nil
+}
+
+// Stop ends the stack and waits for it.
+func (s *Stack) Stop() error {
+	s.cancel()
+	return s.Wait()
+}
+
+// Wait blocks until the stack has stopped (its context ended or a part failed), then
+// closes etcd and returns the first failure.
+func (s *Stack) Wait() error {
+	s.wg.Wait()
+	s.Etcd.Close()
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.err
+}
