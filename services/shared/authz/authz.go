@@ -18,9 +18,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	apiv1 "github.com/fenquan/fenquan/proto/fenquan/api/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	apiv1 "github.com/fenquan/fenquan/proto/fenquan/api/v1"
 )
 
 // Request is one access question.
