@@ -227,6 +227,7 @@ func TestListPowersFilters(t *testing.T) {
 		{"query by code", &registryv1.ListPowersRequest{Query: "cz-cw"}, []string{"zjbf"}},
 		{"query by name", &registryv1.ListPowersRequest{Query: "代理记账"}, []string{"dljz"}},
 		{"state", &registryv1.ListPowersRequest{State: registryv1.PublicationState_PUBLICATION_STATE_DRAFT}, nil},
+		{"full view", &registryv1.ListPowersRequest{View: registryv1.PowerView_POWER_VIEW_FULL, Category: registryv1.PowerCategory_POWER_CATEGORY_LICENSING}, []string{"dljz"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.Parent = "orgs/cz"
@@ -237,6 +238,9 @@ func TestListPowersFilters(t *testing.T) {
 			var got []string
 			for _, p := range resp.Powers {
 				got = append(got, p.Name[strings.LastIndex(p.Name, "/")+1:])
+				if full := tc.req.View == registryv1.PowerView_POWER_VIEW_FULL; full != (len(p.LegalBasis) != 0 && p.Content != "") {
+					t.Fatalf("view %v: content of %s present = %v", tc.req.View, p.Name, !full)
+				}
 			}
 			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Fatalf("got %v, want %v", got, tc.want)

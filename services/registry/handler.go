@@ -319,6 +319,12 @@ func (h *handler) ListPowers(ctx context.Context, req *registryv1.ListPowersRequ
 	if err != nil {
 		return nil, err
 	}
+	if req.View != registryv1.PowerView_POWER_VIEW_FULL {
+		slab := make([]registryv1.Power, len(powers)) // one allocation for the page
+		for i, p := range powers {
+			powers[i] = basicPower(p, &slab[i])
+		}
+	}
 	return &registryv1.ListPowersResponse{Powers: powers, NextPageToken: next}, nil
 }
 
@@ -356,6 +362,23 @@ func (h *handler) ListPowerRevisions(ctx context.Context, req *registryv1.ListPo
 	return &registryv1.ListPowerRevisionsResponse{Revisions: revs, NextPageToken: next}, nil
 }
 
+// basicPower fills out, a fresh message, with the BASIC view of a cached power (sharing
+// its immutable fields).
+func basicPower(p, out *registryv1.Power) *registryv1.Power {
+	out.Name, out.Code, out.DisplayName, out.Category, out.ActingUnit = p.Name, p.Code, p.DisplayName, p.Category, p.ActingUnit
+	out.Public, out.State, out.PublishedRevision, out.HasUnpublishedChanges = p.Public, p.State, p.PublishedRevision, p.HasUnpublishedChanges
+	out.Etag, out.CreateTime, out.UpdateTime = p.Etag, p.CreateTime, p.UpdateTime
+	return out
+}
+
+// basicFlow fills out with the BASIC view of a cached flow: no graph.
+func basicFlow(f, out *registryv1.Flow) *registryv1.Flow {
+	out.Name, out.DisplayName, out.Kind, out.Description = f.Name, f.DisplayName, f.Kind, f.Description
+	out.State, out.PublishedRevision, out.HasUnpublishedChanges = f.State, f.PublishedRevision, f.HasUnpublishedChanges
+	out.Etag, out.CreateTime, out.UpdateTime = f.Etag, f.CreateTime, f.UpdateTime
+	return out
+}
+
 // --- Flows ---
 
 func (h *handler) CreateFlow(ctx context.Context, req *registryv1.CreateFlowRequest) (*registryv1.Flow, error) {
@@ -378,6 +401,12 @@ func (h *handler) ListFlows(ctx context.Context, req *registryv1.ListFlowsReques
 	}, func(f *registryv1.Flow) bool { return req.Kind == 0 || f.Kind == req.Kind })
 	if err != nil {
 		return nil, err
+	}
+	if req.View != registryv1.FlowView_FLOW_VIEW_FULL {
+		slab := make([]registryv1.Flow, len(flows))
+		for i, f := range flows {
+			flows[i] = basicFlow(f, &slab[i])
+		}
 	}
 	return &registryv1.ListFlowsResponse{Flows: flows, NextPageToken: next}, nil
 }

@@ -16,10 +16,10 @@ import (
 // IsPublic tells whether a full gRPC method name needs no token.
 type IsPublic func(fullMethod string) bool
 
-// BearerFromMetadata returns the bearer token of an incoming call.
+// BearerFromMetadata returns the bearer token of an incoming call. It reads the one key
+// (FromIncomingContext would copy the whole metadata map on every call).
 func BearerFromMetadata(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
+	for _, v := range metadata.ValueFromIncomingContext(ctx, "authorization") {
 		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
 			return strings.TrimSpace(t)
 		}

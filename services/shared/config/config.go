@@ -36,6 +36,8 @@ type Common struct {
 	ClaimPerson, ClaimOrg          string
 	ClaimRoles, ClaimPlatformRoles string
 	LogLevel, LogFormat            string
+	GCPercent                      int
+	MemoryLimit                    int64
 }
 
 // envName turns a flag name into its environment variable: grpc-addr → FENQUAN_GRPC_ADDR.
@@ -84,10 +86,14 @@ func (c *Common) Register(fs *flag.FlagSet, grpcPort, httpPort int) {
 	str(fs, &c.ClaimPlatformRoles, "claim-platform-roles", "", "flat claim holding platform roles")
 	str(fs, &c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(fs, &c.LogFormat, "log-format", "json", "json or text")
+	fs.IntVar(&c.GCPercent, "gc-percent", obs.DefaultGCPercent, "garbage collector target (GOGC wins when set)")
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft memory limit in bytes (GOMEMLIMIT wins; 0: 90% of the container's limit)")
 }
 
-// Logger builds the logger.
+// Logger builds the logger; it also applies the GC settings, the first thing every
+// binary does.
 func (c *Common) Logger() (*slog.Logger, error) {
+	obs.TuneGC(c.GCPercent, c.MemoryLimit)
 	return obs.NewLogger(os.Stderr, c.LogLevel, c.LogFormat)
 }
 

@@ -62,9 +62,11 @@ type Decoder func(key string, value []byte, modRev int64) (any, error)
 // IndexFunc returns the index values of an object (e.g. its parent unit).
 type IndexFunc func(key string, obj any) []string
 
+// index maps each value to the items having it, ordered by key; it holds the items
+// themselves so a scan needs no second lookup in the main tree.
 type index struct {
 	fn      IndexFunc
-	byValue map[string]*btree.BTreeG[string]
+	byValue map[string]*btree.BTreeG[*Item]
 }
 
 // Cache mirrors every key under one etcd prefix.
@@ -114,9 +116,7 @@ func newTree() *btree.BTreeG[*Item] {
 	return btree.NewG(32, func(a, b *Item) bool { return a.Key < b.Key })
 }
 
-func newKeySet() *btree.BTreeG[string] {
-	return btree.NewOrderedG[string](32)
-}
+func newItemSet() *btree.BTreeG[*Item] { return newTree() }
 
 // AddIndex registers a secondary index. It must be called before Start.
 func (c *Cache) AddIndex(name string, fn IndexFunc) {
@@ -125,7 +125,7 @@ func (c *Cache) AddIndex(name string, fn IndexFunc) {
 	if c.started {
 		panic("informer: AddIndex after Start")
 	}
-	c.indexes[name] = &index{fn: fn, byValue: map[string]*btree.BTreeG[string]{}}
+	c.indexes[name] = &index{fn: fn, byValue: map[string]*btree.BTreeG[*Item]{}}
 }
 
 // OnChange registers a handler called, in revision order, with each batch of changes
@@ -242,7 +242,7 @@ func (c *Cache) AscendIndex(name, value, prefix, after string, fn func(*Item) bo
 	if !ok {
 		panic("informer: no index " + name)
 	}
-	keys, ok := idx.byValue[value]
+	items, ok := idx.byValue[value]
 	if !ok {
 		return
 	}
@@ -250,13 +250,7 @@ func (c *Cache) AscendIndex(name, value, prefix, after string, fn func(*Item) bo
 	if after >= from {
 		from = after + "\x00"
 	}
-	keys.AscendRange(from, prefixEnd(prefix), func(k string) bool {
-		it, ok := c.tree.Get(&Item{Key: k})
-		if !ok {
-			return true
-		}
-		return fn(it)
-	})
+	items.AscendRange(&Item{Key: from}, &Item{Key: prefixEnd(prefix)}, fn)
 }
 
 // CountIndex returns how many items have value in index name.
@@ -437,7 +431,7 @@ func (c *Cache) relist(ctx context.Context, emit bool) (int64, error) {
 	}
 	c.tree = tree
 	for _, idx := range c.indexes {
-		idx.byValue = map[string]*btree.BTreeG[string]{}
+		idx.byValue = map[string]*btree.BTreeG[*Item]{}
 	}
 	tree.Ascend(func(it *Item) bool {
 		c.indexAdd(it)
@@ -477,10 +471,10 @@ func (c *Cache) indexAdd(it *Item) {
 		for _, v := range idx.fn(it.Key, it.Obj) {
 			set, ok := idx.byValue[v]
 			if !ok {
-				set = newKeySet()
+				set = newItemSet()
 				idx.byValue[v] = set
 			}
-			set.ReplaceOrInsert(it.Key)
+			set.ReplaceOrInsert(it)
 		}
 	}
 }
@@ -489,7 +483,7 @@ func (c *Cache) indexRemove(it *Item) {
 	for _, idx := range c.indexes {
 		for _, v := range idx.fn(it.Key, it.Obj) {
 			if set, ok := idx.byValue[v]; ok {
-				set.Delete(it.Key)
+				set.Delete(it)
 				if set.Len() == 0 {
 					delete(idx.byValue, v)
 				}

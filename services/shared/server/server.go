@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -29,9 +30,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -46,6 +49,18 @@ import (
 // MaxMessageBytes bounds every request and response (4 MiB, gRPC's default, made explicit
 // so the gateway and the services agree).
 const MaxMessageBytes = 4 << 20
+
+// bufferPool has power-of-two tiers up to the largest message. gRPC's default jumps from
+// 32 KiB to 1 MiB and zeroes buffers on reuse, so every response just over 32 KiB (a list
+// page of 50 resources) cleared a whole MiB: measured as an eighth of the CPU of a list
+// benchmark. Finer tiers keep the zeroing and drop the waste.
+var bufferPool = func() mem.BufferPool {
+	p, err := mem.NewBinaryTieredBufferPool(8, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // Config configures one service process.
 type Config struct {
@@ -117,6 +132,14 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	opts := []grpc.ServerOption{
+		experimental.BufferPool(bufferPool),
+		// Reuse a few goroutines for streams instead of one fresh goroutine (and stack
+		// growth) per call.
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
+		// Wider HTTP/2 windows than the 64 KiB default: list pages are tens of KiB and many
+		// calls share a connection.
+		grpc.InitialWindowSize(1<<20),
+		grpc.InitialConnWindowSize(8<<20),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),

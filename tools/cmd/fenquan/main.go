@@ -37,6 +37,7 @@ func upCommand() *cobra.Command {
 under --data (it survives restarts). Identity is in development mode: a signing key kept in
 the data folder mints the tokens printed at start. Ctrl-C stops everything cleanly.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			obs.TuneGC(obs.DefaultGCPercent, 0)
 			log, err := obs.NewLogger(os.Stderr, logLevel, "text")
 			if err != nil {
 				return err

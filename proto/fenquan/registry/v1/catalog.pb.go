@@ -384,6 +384,114 @@ func (SeparationKind) EnumDescriptor() ([]byte, []int) {
 	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{5}
 }
 
+// PowerView chooses how much of a power a list returns (AIP-157).
+type PowerView int32
+
+const (
+	// BASIC in lists.
+	PowerView_POWER_VIEW_UNSPECIFIED PowerView = 0
+	// What a catalogue table shows: name, code, display name, category, acting unit,
+	// public flag, publication state and revision, etag and times.
+	PowerView_POWER_VIEW_BASIC PowerView = 1
+	// Everything, as GetPower returns it.
+	PowerView_POWER_VIEW_FULL PowerView = 2
+)
+
+// Enum value maps for PowerView.
+var (
+	PowerView_name = map[int32]string{
+		0: "POWER_VIEW_UNSPECIFIED",
+		1: "POWER_VIEW_BASIC",
+		2: "POWER_VIEW_FULL",
+	}
+	PowerView_value = map[string]int32{
+		"POWER_VIEW_UNSPECIFIED": 0,
+		"POWER_VIEW_BASIC":       1,
+		"POWER_VIEW_FULL":        2,
+	}
+)
+
+func (x PowerView) Enum() *PowerView {
+	p := new(PowerView)
+	*p = x
+	return p
+}
+
+func (x PowerView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PowerView) Descriptor() protoreflect.EnumDescriptor {
+	return file_fenquan_registry_v1_catalog_proto_enumTypes[6].Descriptor()
+}
+
+func (PowerView) Type() protoreflect.EnumType {
+	return &file_fenquan_registry_v1_catalog_proto_enumTypes[6]
+}
+
+func (x PowerView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PowerView.Descriptor instead.
+func (PowerView) EnumDescriptor() ([]byte, []int) {
+	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{6}
+}
+
+// FlowView chooses how much of a flow a list returns (AIP-157).
+type FlowView int32
+
+const (
+	// BASIC in lists.
+	FlowView_FLOW_VIEW_UNSPECIFIED FlowView = 0
+	// Name, display name, kind, description, publication state and revision, etag and
+	// times: no graph.
+	FlowView_FLOW_VIEW_BASIC FlowView = 1
+	// Everything, as GetFlow returns it.
+	FlowView_FLOW_VIEW_FULL FlowView = 2
+)
+
+// Enum value maps for FlowView.
+var (
+	FlowView_name = map[int32]string{
+		0: "FLOW_VIEW_UNSPECIFIED",
+		1: "FLOW_VIEW_BASIC",
+		2: "FLOW_VIEW_FULL",
+	}
+	FlowView_value = map[string]int32{
+		"FLOW_VIEW_UNSPECIFIED": 0,
+		"FLOW_VIEW_BASIC":       1,
+		"FLOW_VIEW_FULL":        2,
+	}
+)
+
+func (x FlowView) Enum() *FlowView {
+	p := new(FlowView)
+	*p = x
+	return p
+}
+
+func (x FlowView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FlowView) Descriptor() protoreflect.EnumDescriptor {
+	return file_fenquan_registry_v1_catalog_proto_enumTypes[7].Descriptor()
+}
+
+func (FlowView) Type() protoreflect.EnumType {
+	return &file_fenquan_registry_v1_catalog_proto_enumTypes[7]
+}
+
+func (x FlowView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FlowView.Descriptor instead.
+func (FlowView) EnumDescriptor() ([]byte, []int) {
+	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{7}
+}
+
 type DiagramFormat int32
 
 const (
@@ -419,11 +527,11 @@ func (x DiagramFormat) String() string {
 }
 
 func (DiagramFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_registry_v1_catalog_proto_enumTypes[6].Descriptor()
+	return file_fenquan_registry_v1_catalog_proto_enumTypes[8].Descriptor()
 }
 
 func (DiagramFormat) Type() protoreflect.EnumType {
-	return &file_fenquan_registry_v1_catalog_proto_enumTypes[6]
+	return &file_fenquan_registry_v1_catalog_proto_enumTypes[8]
 }
 
 func (x DiagramFormat) Number() protoreflect.EnumNumber {
@@ -432,7 +540,7 @@ func (x DiagramFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DiagramFormat.Descriptor instead.
 func (DiagramFormat) EnumDescriptor() ([]byte, []int) {
-	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{6}
+	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{8}
 }
 
 type FlowVariant int32
@@ -470,11 +578,11 @@ func (x FlowVariant) String() string {
 }
 
 func (FlowVariant) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_registry_v1_catalog_proto_enumTypes[7].Descriptor()
+	return file_fenquan_registry_v1_catalog_proto_enumTypes[9].Descriptor()
 }
 
 func (FlowVariant) Type() protoreflect.EnumType {
-	return &file_fenquan_registry_v1_catalog_proto_enumTypes[7]
+	return &file_fenquan_registry_v1_catalog_proto_enumTypes[9]
 }
 
 func (x FlowVariant) Number() protoreflect.EnumNumber {
@@ -483,7 +591,7 @@ func (x FlowVariant) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FlowVariant.Descriptor instead.
 func (FlowVariant) EnumDescriptor() ([]byte, []int) {
-	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{7}
+	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{9}
 }
 
 type ChangeAction int32
@@ -522,11 +630,11 @@ func (x ChangeAction) String() string {
 }
 
 func (ChangeAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_registry_v1_catalog_proto_enumTypes[8].Descriptor()
+	return file_fenquan_registry_v1_catalog_proto_enumTypes[10].Descriptor()
 }
 
 func (ChangeAction) Type() protoreflect.EnumType {
-	return &file_fenquan_registry_v1_catalog_proto_enumTypes[8]
+	return &file_fenquan_registry_v1_catalog_proto_enumTypes[10]
 }
 
 func (x ChangeAction) Number() protoreflect.EnumNumber {
@@ -535,7 +643,7 @@ func (x ChangeAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChangeAction.Descriptor instead.
 func (ChangeAction) EnumDescriptor() ([]byte, []int) {
-	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{8}
+	return file_fenquan_registry_v1_catalog_proto_rawDescGZIP(), []int{10}
 }
 
 // LegalBasis (法律依据) of a power: the law, the article and the clause text.
@@ -2002,7 +2110,9 @@ type ListPowersRequest struct {
 	// Only powers acted by this unit, if set.
 	ActingUnit string `protobuf:"bytes,6,opt,name=acting_unit,json=actingUnit,proto3" json:"acting_unit,omitempty"`
 	// Case-insensitive substring of the code or the display name.
-	Query         string `protobuf:"bytes,7,opt,name=query,proto3" json:"query,omitempty"`
+	Query string `protobuf:"bytes,7,opt,name=query,proto3" json:"query,omitempty"`
+	// How much of each power to return; default BASIC.
+	View          PowerView `protobuf:"varint,8,opt,name=view,proto3,enum=fenquan.registry.v1.PowerView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2084,6 +2194,13 @@ func (x *ListPowersRequest) GetQuery() string {
 		return x.Query
 	}
 	return ""
+}
+
+func (x *ListPowersRequest) GetView() PowerView {
+	if x != nil {
+		return x.View
+	}
+	return PowerView_POWER_VIEW_UNSPECIFIED
 }
 
 type ListPowersResponse struct {
@@ -2627,10 +2744,12 @@ func (x *GetFlowRequest) GetName() string {
 type ListFlowsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "orgs/{org}/powers/{power}", or "orgs/{org}/powers/-" for every power of the org.
-	Parent        string   `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
-	PageSize      int32    `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string   `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	Kind          FlowKind `protobuf:"varint,4,opt,name=kind,proto3,enum=fenquan.registry.v1.FlowKind" json:"kind,omitempty"`
+	Parent    string   `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32    `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string   `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Kind      FlowKind `protobuf:"varint,4,opt,name=kind,proto3,enum=fenquan.registry.v1.FlowKind" json:"kind,omitempty"`
+	// How much of each flow to return; default BASIC.
+	View          FlowView `protobuf:"varint,5,opt,name=view,proto3,enum=fenquan.registry.v1.FlowView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2691,6 +2810,13 @@ func (x *ListFlowsRequest) GetKind() FlowKind {
 		return x.Kind
 	}
 	return FlowKind_FLOW_KIND_UNSPECIFIED
+}
+
+func (x *ListFlowsRequest) GetView() FlowView {
+	if x != nil {
+		return x.View
+	}
+	return FlowView_FLOW_VIEW_UNSPECIFIED
 }
 
 type ListFlowsResponse struct {
@@ -3676,7 +3802,7 @@ const file_fenquan_registry_v1_catalog_proto_rawDesc = "" +
 	"\bpower_id\x18\x02 \x01(\tB+\xbaH(r&2$^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\apowerId\x128\n" +
 	"\x05power\x18\x03 \x01(\v2\x1a.fenquan.registry.v1.PowerB\x06\xbaH\x03\xc8\x01\x01R\x05power\"[\n" +
 	"\x0fGetPowerRequest\x12H\n" +
-	"\x04name\x18\x01 \x01(\tB4\xbaH1r/2-^orgs/[a-z0-9-]{1,63}/powers/[a-z0-9-]{1,63}$R\x04name\"\x8a\x03\n" +
+	"\x04name\x18\x01 \x01(\tB4\xbaH1r/2-^orgs/[a-z0-9-]{1,63}/powers/[a-z0-9-]{1,63}$R\x04name\"\xc8\x03\n" +
 	"\x11ListPowersRequest\x12H\n" +
 	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -3687,7 +3813,8 @@ const file_fenquan_registry_v1_catalog_proto_rawDesc = "" +
 	"\x05state\x18\x05 \x01(\x0e2%.fenquan.registry.v1.PublicationStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12)\n" +
 	"\vacting_unit\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\n" +
 	"actingUnit\x12\x1d\n" +
-	"\x05query\x18\a \x01(\tB\a\xbaH\x04r\x02\x18dR\x05query\"p\n" +
+	"\x05query\x18\a \x01(\tB\a\xbaH\x04r\x02\x18dR\x05query\x12<\n" +
+	"\x04view\x18\b \x01(\x0e2\x1e.fenquan.registry.v1.PowerViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"p\n" +
 	"\x12ListPowersResponse\x122\n" +
 	"\x06powers\x18\x01 \x03(\v2\x1a.fenquan.registry.v1.PowerR\x06powers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8b\x01\n" +
@@ -3722,14 +3849,15 @@ const file_fenquan_registry_v1_catalog_proto_rawDesc = "" +
 	"\aflow_id\x18\x02 \x01(\tB+\xbaH(r&2$^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06flowId\x125\n" +
 	"\x04flow\x18\x03 \x01(\v2\x19.fenquan.registry.v1.FlowB\x06\xbaH\x03\xc8\x01\x01R\x04flow\"p\n" +
 	"\x0eGetFlowRequest\x12^\n" +
-	"\x04name\x18\x01 \x01(\tBJ\xbaHGrE2C^orgs/[a-z0-9-]{1,63}/powers/[a-z0-9-]{1,63}/flows/[a-z0-9-]{1,63}$R\x04name\"\xf3\x01\n" +
+	"\x04name\x18\x01 \x01(\tBJ\xbaHGrE2C^orgs/[a-z0-9-]{1,63}/powers/[a-z0-9-]{1,63}/flows/[a-z0-9-]{1,63}$R\x04name\"\xb0\x02\n" +
 	"\x10ListFlowsRequest\x12P\n" +
 	"\x06parent\x18\x01 \x01(\tB8\xbaH5r321^orgs/[a-z0-9-]{1,63}/powers/([a-z0-9-]{1,63}|-)$R\x06parent\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\tpageToken\x12;\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x1d.fenquan.registry.v1.FlowKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\"l\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1d.fenquan.registry.v1.FlowKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12;\n" +
+	"\x04view\x18\x05 \x01(\x0e2\x1d.fenquan.registry.v1.FlowViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"l\n" +
 	"\x11ListFlowsResponse\x12/\n" +
 	"\x05flows\x18\x01 \x03(\v2\x19.fenquan.registry.v1.FlowR\x05flows\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
@@ -3823,7 +3951,15 @@ const file_fenquan_registry_v1_catalog_proto_rawDesc = "" +
 	"#SEPARATION_KIND_INCOMPATIBLE_DUTIES\x10\x01\x12!\n" +
 	"\x1dSEPARATION_KIND_MANAGE_HANDLE\x10\x02\x12\"\n" +
 	"\x1eSEPARATION_KIND_MANAGE_PROCURE\x10\x03\x12%\n" +
-	"!SEPARATION_KIND_EXPERT_MANAGE_USE\x10\x04*c\n" +
+	"!SEPARATION_KIND_EXPERT_MANAGE_USE\x10\x04*R\n" +
+	"\tPowerView\x12\x1a\n" +
+	"\x16POWER_VIEW_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10POWER_VIEW_BASIC\x10\x01\x12\x13\n" +
+	"\x0fPOWER_VIEW_FULL\x10\x02*N\n" +
+	"\bFlowView\x12\x19\n" +
+	"\x15FLOW_VIEW_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fFLOW_VIEW_BASIC\x10\x01\x12\x12\n" +
+	"\x0eFLOW_VIEW_FULL\x10\x02*c\n" +
 	"\rDiagramFormat\x12\x1e\n" +
 	"\x1aDIAGRAM_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DIAGRAM_FORMAT_MERMAID\x10\x01\x12\x16\n" +
@@ -3894,7 +4030,7 @@ func file_fenquan_registry_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_fenquan_registry_v1_catalog_proto_rawDescData
 }
 
-var file_fenquan_registry_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_fenquan_registry_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
 var file_fenquan_registry_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_fenquan_registry_v1_catalog_proto_goTypes = []any{
 	(PowerCategory)(0),                 // 0: fenquan.registry.v1.PowerCategory
@@ -3903,157 +4039,161 @@ var file_fenquan_registry_v1_catalog_proto_goTypes = []any{
 	(StepControl)(0),                   // 3: fenquan.registry.v1.StepControl
 	(ParallelMode)(0),                  // 4: fenquan.registry.v1.ParallelMode
 	(SeparationKind)(0),                // 5: fenquan.registry.v1.SeparationKind
-	(DiagramFormat)(0),                 // 6: fenquan.registry.v1.DiagramFormat
-	(FlowVariant)(0),                   // 7: fenquan.registry.v1.FlowVariant
-	(ChangeAction)(0),                  // 8: fenquan.registry.v1.ChangeAction
-	(*LegalBasis)(nil),                 // 9: fenquan.registry.v1.LegalBasis
-	(*DiscretionBenchmark)(nil),        // 10: fenquan.registry.v1.DiscretionBenchmark
-	(*DiscretionItem)(nil),             // 11: fenquan.registry.v1.DiscretionItem
-	(*DiscretionTier)(nil),             // 12: fenquan.registry.v1.DiscretionTier
-	(*Power)(nil),                      // 13: fenquan.registry.v1.Power
-	(*PowerRevision)(nil),              // 14: fenquan.registry.v1.PowerRevision
-	(*FlowStep)(nil),                   // 15: fenquan.registry.v1.FlowStep
-	(*ParallelGroup)(nil),              // 16: fenquan.registry.v1.ParallelGroup
-	(*Transition)(nil),                 // 17: fenquan.registry.v1.Transition
-	(*Separation)(nil),                 // 18: fenquan.registry.v1.Separation
-	(*EmergencyStepLimit)(nil),         // 19: fenquan.registry.v1.EmergencyStepLimit
-	(*EmergencyVariant)(nil),           // 20: fenquan.registry.v1.EmergencyVariant
-	(*Flow)(nil),                       // 21: fenquan.registry.v1.Flow
-	(*FlowRevision)(nil),               // 22: fenquan.registry.v1.FlowRevision
-	(*CreatePowerRequest)(nil),         // 23: fenquan.registry.v1.CreatePowerRequest
-	(*GetPowerRequest)(nil),            // 24: fenquan.registry.v1.GetPowerRequest
-	(*ListPowersRequest)(nil),          // 25: fenquan.registry.v1.ListPowersRequest
-	(*ListPowersResponse)(nil),         // 26: fenquan.registry.v1.ListPowersResponse
-	(*UpdatePowerRequest)(nil),         // 27: fenquan.registry.v1.UpdatePowerRequest
-	(*DeletePowerRequest)(nil),         // 28: fenquan.registry.v1.DeletePowerRequest
-	(*PublishPowerRequest)(nil),        // 29: fenquan.registry.v1.PublishPowerRequest
-	(*RetirePowerRequest)(nil),         // 30: fenquan.registry.v1.RetirePowerRequest
-	(*GetPowerRevisionRequest)(nil),    // 31: fenquan.registry.v1.GetPowerRevisionRequest
-	(*ListPowerRevisionsRequest)(nil),  // 32: fenquan.registry.v1.ListPowerRevisionsRequest
-	(*ListPowerRevisionsResponse)(nil), // 33: fenquan.registry.v1.ListPowerRevisionsResponse
-	(*CreateFlowRequest)(nil),          // 34: fenquan.registry.v1.CreateFlowRequest
-	(*GetFlowRequest)(nil),             // 35: fenquan.registry.v1.GetFlowRequest
-	(*ListFlowsRequest)(nil),           // 36: fenquan.registry.v1.ListFlowsRequest
-	(*ListFlowsResponse)(nil),          // 37: fenquan.registry.v1.ListFlowsResponse
-	(*UpdateFlowRequest)(nil),          // 38: fenquan.registry.v1.UpdateFlowRequest
-	(*DeleteFlowRequest)(nil),          // 39: fenquan.registry.v1.DeleteFlowRequest
-	(*PublishFlowRequest)(nil),         // 40: fenquan.registry.v1.PublishFlowRequest
-	(*GetFlowRevisionRequest)(nil),     // 41: fenquan.registry.v1.GetFlowRevisionRequest
-	(*ListFlowRevisionsRequest)(nil),   // 42: fenquan.registry.v1.ListFlowRevisionsRequest
-	(*ListFlowRevisionsResponse)(nil),  // 43: fenquan.registry.v1.ListFlowRevisionsResponse
-	(*RenderFlowDiagramRequest)(nil),   // 44: fenquan.registry.v1.RenderFlowDiagramRequest
-	(*CatalogObject)(nil),              // 45: fenquan.registry.v1.CatalogObject
-	(*ApplyCatalogRequest)(nil),        // 46: fenquan.registry.v1.ApplyCatalogRequest
-	(*CatalogChange)(nil),              // 47: fenquan.registry.v1.CatalogChange
-	(*ApplyCatalogResponse)(nil),       // 48: fenquan.registry.v1.ApplyCatalogResponse
-	(*timestamppb.Timestamp)(nil),      // 49: google.protobuf.Timestamp
-	(Rank)(0),                          // 50: fenquan.registry.v1.Rank
-	(*fieldmaskpb.FieldMask)(nil),      // 51: google.protobuf.FieldMask
-	(*Org)(nil),                        // 52: fenquan.registry.v1.Org
-	(*Unit)(nil),                       // 53: fenquan.registry.v1.Unit
-	(*Post)(nil),                       // 54: fenquan.registry.v1.Post
-	(*Person)(nil),                     // 55: fenquan.registry.v1.Person
-	(*Assignment)(nil),                 // 56: fenquan.registry.v1.Assignment
-	(*ConflictDeclaration)(nil),        // 57: fenquan.registry.v1.ConflictDeclaration
-	(*emptypb.Empty)(nil),              // 58: google.protobuf.Empty
-	(*httpbody.HttpBody)(nil),          // 59: google.api.HttpBody
+	(PowerView)(0),                     // 6: fenquan.registry.v1.PowerView
+	(FlowView)(0),                      // 7: fenquan.registry.v1.FlowView
+	(DiagramFormat)(0),                 // 8: fenquan.registry.v1.DiagramFormat
+	(FlowVariant)(0),                   // 9: fenquan.registry.v1.FlowVariant
+	(ChangeAction)(0),                  // 10: fenquan.registry.v1.ChangeAction
+	(*LegalBasis)(nil),                 // 11: fenquan.registry.v1.LegalBasis
+	(*DiscretionBenchmark)(nil),        // 12: fenquan.registry.v1.DiscretionBenchmark
+	(*DiscretionItem)(nil),             // 13: fenquan.registry.v1.DiscretionItem
+	(*DiscretionTier)(nil),             // 14: fenquan.registry.v1.DiscretionTier
+	(*Power)(nil),                      // 15: fenquan.registry.v1.Power
+	(*PowerRevision)(nil),              // 16: fenquan.registry.v1.PowerRevision
+	(*FlowStep)(nil),                   // 17: fenquan.registry.v1.FlowStep
+	(*ParallelGroup)(nil),              // 18: fenquan.registry.v1.ParallelGroup
+	(*Transition)(nil),                 // 19: fenquan.registry.v1.Transition
+	(*Separation)(nil),                 // 20: fenquan.registry.v1.Separation
+	(*EmergencyStepLimit)(nil),         // 21: fenquan.registry.v1.EmergencyStepLimit
+	(*EmergencyVariant)(nil),           // 22: fenquan.registry.v1.EmergencyVariant
+	(*Flow)(nil),                       // 23: fenquan.registry.v1.Flow
+	(*FlowRevision)(nil),               // 24: fenquan.registry.v1.FlowRevision
+	(*CreatePowerRequest)(nil),         // 25: fenquan.registry.v1.CreatePowerRequest
+	(*GetPowerRequest)(nil),            // 26: fenquan.registry.v1.GetPowerRequest
+	(*ListPowersRequest)(nil),          // 27: fenquan.registry.v1.ListPowersRequest
+	(*ListPowersResponse)(nil),         // 28: fenquan.registry.v1.ListPowersResponse
+	(*UpdatePowerRequest)(nil),         // 29: fenquan.registry.v1.UpdatePowerRequest
+	(*DeletePowerRequest)(nil),         // 30: fenquan.registry.v1.DeletePowerRequest
+	(*PublishPowerRequest)(nil),        // 31: fenquan.registry.v1.PublishPowerRequest
+	(*RetirePowerRequest)(nil),         // 32: fenquan.registry.v1.RetirePowerRequest
+	(*GetPowerRevisionRequest)(nil),    // 33: fenquan.registry.v1.GetPowerRevisionRequest
+	(*ListPowerRevisionsRequest)(nil),  // 34: fenquan.registry.v1.ListPowerRevisionsRequest
+	(*ListPowerRevisionsResponse)(nil), // 35: fenquan.registry.v1.ListPowerRevisionsResponse
+	(*CreateFlowRequest)(nil),          // 36: fenquan.registry.v1.CreateFlowRequest
+	(*GetFlowRequest)(nil),             // 37: fenquan.registry.v1.GetFlowRequest
+	(*ListFlowsRequest)(nil),           // 38: fenquan.registry.v1.ListFlowsRequest
+	(*ListFlowsResponse)(nil),          // 39: fenquan.registry.v1.ListFlowsResponse
+	(*UpdateFlowRequest)(nil),          // 40: fenquan.registry.v1.UpdateFlowRequest
+	(*DeleteFlowRequest)(nil),          // 41: fenquan.registry.v1.DeleteFlowRequest
+	(*PublishFlowRequest)(nil),         // 42: fenquan.registry.v1.PublishFlowRequest
+	(*GetFlowRevisionRequest)(nil),     // 43: fenquan.registry.v1.GetFlowRevisionRequest
+	(*ListFlowRevisionsRequest)(nil),   // 44: fenquan.registry.v1.ListFlowRevisionsRequest
+	(*ListFlowRevisionsResponse)(nil),  // 45: fenquan.registry.v1.ListFlowRevisionsResponse
+	(*RenderFlowDiagramRequest)(nil),   // 46: fenquan.registry.v1.RenderFlowDiagramRequest
+	(*CatalogObject)(nil),              // 47: fenquan.registry.v1.CatalogObject
+	(*ApplyCatalogRequest)(nil),        // 48: fenquan.registry.v1.ApplyCatalogRequest
+	(*CatalogChange)(nil),              // 49: fenquan.registry.v1.CatalogChange
+	(*ApplyCatalogResponse)(nil),       // 50: fenquan.registry.v1.ApplyCatalogResponse
+	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
+	(Rank)(0),                          // 52: fenquan.registry.v1.Rank
+	(*fieldmaskpb.FieldMask)(nil),      // 53: google.protobuf.FieldMask
+	(*Org)(nil),                        // 54: fenquan.registry.v1.Org
+	(*Unit)(nil),                       // 55: fenquan.registry.v1.Unit
+	(*Post)(nil),                       // 56: fenquan.registry.v1.Post
+	(*Person)(nil),                     // 57: fenquan.registry.v1.Person
+	(*Assignment)(nil),                 // 58: fenquan.registry.v1.Assignment
+	(*ConflictDeclaration)(nil),        // 59: fenquan.registry.v1.ConflictDeclaration
+	(*emptypb.Empty)(nil),              // 60: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),          // 61: google.api.HttpBody
 }
 var file_fenquan_registry_v1_catalog_proto_depIdxs = []int32{
-	11, // 0: fenquan.registry.v1.DiscretionBenchmark.items:type_name -> fenquan.registry.v1.DiscretionItem
-	12, // 1: fenquan.registry.v1.DiscretionItem.tiers:type_name -> fenquan.registry.v1.DiscretionTier
+	13, // 0: fenquan.registry.v1.DiscretionBenchmark.items:type_name -> fenquan.registry.v1.DiscretionItem
+	14, // 1: fenquan.registry.v1.DiscretionItem.tiers:type_name -> fenquan.registry.v1.DiscretionTier
 	0,  // 2: fenquan.registry.v1.Power.category:type_name -> fenquan.registry.v1.PowerCategory
-	9,  // 3: fenquan.registry.v1.Power.legal_basis:type_name -> fenquan.registry.v1.LegalBasis
-	10, // 4: fenquan.registry.v1.Power.discretion_benchmark:type_name -> fenquan.registry.v1.DiscretionBenchmark
+	11, // 3: fenquan.registry.v1.Power.legal_basis:type_name -> fenquan.registry.v1.LegalBasis
+	12, // 4: fenquan.registry.v1.Power.discretion_benchmark:type_name -> fenquan.registry.v1.DiscretionBenchmark
 	1,  // 5: fenquan.registry.v1.Power.state:type_name -> fenquan.registry.v1.PublicationState
-	49, // 6: fenquan.registry.v1.Power.create_time:type_name -> google.protobuf.Timestamp
-	49, // 7: fenquan.registry.v1.Power.update_time:type_name -> google.protobuf.Timestamp
-	13, // 8: fenquan.registry.v1.PowerRevision.power:type_name -> fenquan.registry.v1.Power
-	49, // 9: fenquan.registry.v1.PowerRevision.publish_time:type_name -> google.protobuf.Timestamp
-	50, // 10: fenquan.registry.v1.FlowStep.rank:type_name -> fenquan.registry.v1.Rank
+	51, // 6: fenquan.registry.v1.Power.create_time:type_name -> google.protobuf.Timestamp
+	51, // 7: fenquan.registry.v1.Power.update_time:type_name -> google.protobuf.Timestamp
+	15, // 8: fenquan.registry.v1.PowerRevision.power:type_name -> fenquan.registry.v1.Power
+	51, // 9: fenquan.registry.v1.PowerRevision.publish_time:type_name -> google.protobuf.Timestamp
+	52, // 10: fenquan.registry.v1.FlowStep.rank:type_name -> fenquan.registry.v1.Rank
 	3,  // 11: fenquan.registry.v1.FlowStep.control:type_name -> fenquan.registry.v1.StepControl
 	4,  // 12: fenquan.registry.v1.ParallelGroup.mode:type_name -> fenquan.registry.v1.ParallelMode
 	5,  // 13: fenquan.registry.v1.Separation.kind:type_name -> fenquan.registry.v1.SeparationKind
-	19, // 14: fenquan.registry.v1.EmergencyVariant.step_limits:type_name -> fenquan.registry.v1.EmergencyStepLimit
+	21, // 14: fenquan.registry.v1.EmergencyVariant.step_limits:type_name -> fenquan.registry.v1.EmergencyStepLimit
 	2,  // 15: fenquan.registry.v1.Flow.kind:type_name -> fenquan.registry.v1.FlowKind
-	15, // 16: fenquan.registry.v1.Flow.steps:type_name -> fenquan.registry.v1.FlowStep
-	16, // 17: fenquan.registry.v1.Flow.parallel_groups:type_name -> fenquan.registry.v1.ParallelGroup
-	17, // 18: fenquan.registry.v1.Flow.transitions:type_name -> fenquan.registry.v1.Transition
-	18, // 19: fenquan.registry.v1.Flow.separations:type_name -> fenquan.registry.v1.Separation
-	20, // 20: fenquan.registry.v1.Flow.emergency:type_name -> fenquan.registry.v1.EmergencyVariant
+	17, // 16: fenquan.registry.v1.Flow.steps:type_name -> fenquan.registry.v1.FlowStep
+	18, // 17: fenquan.registry.v1.Flow.parallel_groups:type_name -> fenquan.registry.v1.ParallelGroup
+	19, // 18: fenquan.registry.v1.Flow.transitions:type_name -> fenquan.registry.v1.Transition
+	20, // 19: fenquan.registry.v1.Flow.separations:type_name -> fenquan.registry.v1.Separation
+	22, // 20: fenquan.registry.v1.Flow.emergency:type_name -> fenquan.registry.v1.EmergencyVariant
 	1,  // 21: fenquan.registry.v1.Flow.state:type_name -> fenquan.registry.v1.PublicationState
-	49, // 22: fenquan.registry.v1.Flow.create_time:type_name -> google.protobuf.Timestamp
-	49, // 23: fenquan.registry.v1.Flow.update_time:type_name -> google.protobuf.Timestamp
-	21, // 24: fenquan.registry.v1.FlowRevision.flow:type_name -> fenquan.registry.v1.Flow
-	49, // 25: fenquan.registry.v1.FlowRevision.publish_time:type_name -> google.protobuf.Timestamp
-	13, // 26: fenquan.registry.v1.CreatePowerRequest.power:type_name -> fenquan.registry.v1.Power
+	51, // 22: fenquan.registry.v1.Flow.create_time:type_name -> google.protobuf.Timestamp
+	51, // 23: fenquan.registry.v1.Flow.update_time:type_name -> google.protobuf.Timestamp
+	23, // 24: fenquan.registry.v1.FlowRevision.flow:type_name -> fenquan.registry.v1.Flow
+	51, // 25: fenquan.registry.v1.FlowRevision.publish_time:type_name -> google.protobuf.Timestamp
+	15, // 26: fenquan.registry.v1.CreatePowerRequest.power:type_name -> fenquan.registry.v1.Power
 	0,  // 27: fenquan.registry.v1.ListPowersRequest.category:type_name -> fenquan.registry.v1.PowerCategory
 	1,  // 28: fenquan.registry.v1.ListPowersRequest.state:type_name -> fenquan.registry.v1.PublicationState
-	13, // 29: fenquan.registry.v1.ListPowersResponse.powers:type_name -> fenquan.registry.v1.Power
-	13, // 30: fenquan.registry.v1.UpdatePowerRequest.power:type_name -> fenquan.registry.v1.Power
-	51, // 31: fenquan.registry.v1.UpdatePowerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 32: fenquan.registry.v1.ListPowerRevisionsResponse.revisions:type_name -> fenquan.registry.v1.PowerRevision
-	21, // 33: fenquan.registry.v1.CreateFlowRequest.flow:type_name -> fenquan.registry.v1.Flow
-	2,  // 34: fenquan.registry.v1.ListFlowsRequest.kind:type_name -> fenquan.registry.v1.FlowKind
-	21, // 35: fenquan.registry.v1.ListFlowsResponse.flows:type_name -> fenquan.registry.v1.Flow
-	21, // 36: fenquan.registry.v1.UpdateFlowRequest.flow:type_name -> fenquan.registry.v1.Flow
-	51, // 37: fenquan.registry.v1.UpdateFlowRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 38: fenquan.registry.v1.ListFlowRevisionsResponse.revisions:type_name -> fenquan.registry.v1.FlowRevision
-	6,  // 39: fenquan.registry.v1.RenderFlowDiagramRequest.format:type_name -> fenquan.registry.v1.DiagramFormat
-	7,  // 40: fenquan.registry.v1.RenderFlowDiagramRequest.variant:type_name -> fenquan.registry.v1.FlowVariant
-	52, // 41: fenquan.registry.v1.CatalogObject.org:type_name -> fenquan.registry.v1.Org
-	53, // 42: fenquan.registry.v1.CatalogObject.unit:type_name -> fenquan.registry.v1.Unit
-	54, // 43: fenquan.registry.v1.CatalogObject.post:type_name -> fenquan.registry.v1.Post
-	55, // 44: fenquan.registry.v1.CatalogObject.person:type_name -> fenquan.registry.v1.Person
-	56, // 45: fenquan.registry.v1.CatalogObject.assignment:type_name -> fenquan.registry.v1.Assignment
-	57, // 46: fenquan.registry.v1.CatalogObject.conflict_declaration:type_name -> fenquan.registry.v1.ConflictDeclaration
-	13, // 47: fenquan.registry.v1.CatalogObject.power:type_name -> fenquan.registry.v1.Power
-	21, // 48: fenquan.registry.v1.CatalogObject.flow:type_name -> fenquan.registry.v1.Flow
-	45, // 49: fenquan.registry.v1.ApplyCatalogRequest.objects:type_name -> fenquan.registry.v1.CatalogObject
-	8,  // 50: fenquan.registry.v1.CatalogChange.action:type_name -> fenquan.registry.v1.ChangeAction
-	47, // 51: fenquan.registry.v1.ApplyCatalogResponse.changes:type_name -> fenquan.registry.v1.CatalogChange
-	23, // 52: fenquan.registry.v1.CatalogService.CreatePower:input_type -> fenquan.registry.v1.CreatePowerRequest
-	24, // 53: fenquan.registry.v1.CatalogService.GetPower:input_type -> fenquan.registry.v1.GetPowerRequest
-	25, // 54: fenquan.registry.v1.CatalogService.ListPowers:input_type -> fenquan.registry.v1.ListPowersRequest
-	27, // 55: fenquan.registry.v1.CatalogService.UpdatePower:input_type -> fenquan.registry.v1.UpdatePowerRequest
-	28, // 56: fenquan.registry.v1.CatalogService.DeletePower:input_type -> fenquan.registry.v1.DeletePowerRequest
-	29, // 57: fenquan.registry.v1.CatalogService.PublishPower:input_type -> fenquan.registry.v1.PublishPowerRequest
-	30, // 58: fenquan.registry.v1.CatalogService.RetirePower:input_type -> fenquan.registry.v1.RetirePowerRequest
-	31, // 59: fenquan.registry.v1.CatalogService.GetPowerRevision:input_type -> fenquan.registry.v1.GetPowerRevisionRequest
-	32, // 60: fenquan.registry.v1.CatalogService.ListPowerRevisions:input_type -> fenquan.registry.v1.ListPowerRevisionsRequest
-	34, // 61: fenquan.registry.v1.CatalogService.CreateFlow:input_type -> fenquan.registry.v1.CreateFlowRequest
-	35, // 62: fenquan.registry.v1.CatalogService.GetFlow:input_type -> fenquan.registry.v1.GetFlowRequest
-	36, // 63: fenquan.registry.v1.CatalogService.ListFlows:input_type -> fenquan.registry.v1.ListFlowsRequest
-	38, // 64: fenquan.registry.v1.CatalogService.UpdateFlow:input_type -> fenquan.registry.v1.UpdateFlowRequest
-	39, // 65: fenquan.registry.v1.CatalogService.DeleteFlow:input_type -> fenquan.registry.v1.DeleteFlowRequest
-	40, // 66: fenquan.registry.v1.CatalogService.PublishFlow:input_type -> fenquan.registry.v1.PublishFlowRequest
-	41, // 67: fenquan.registry.v1.CatalogService.GetFlowRevision:input_type -> fenquan.registry.v1.GetFlowRevisionRequest
-	42, // 68: fenquan.registry.v1.CatalogService.ListFlowRevisions:input_type -> fenquan.registry.v1.ListFlowRevisionsRequest
-	44, // 69: fenquan.registry.v1.CatalogService.RenderFlowDiagram:input_type -> fenquan.registry.v1.RenderFlowDiagramRequest
-	46, // 70: fenquan.registry.v1.CatalogService.ApplyCatalog:input_type -> fenquan.registry.v1.ApplyCatalogRequest
-	13, // 71: fenquan.registry.v1.CatalogService.CreatePower:output_type -> fenquan.registry.v1.Power
-	13, // 72: fenquan.registry.v1.CatalogService.GetPower:output_type -> fenquan.registry.v1.Power
-	26, // 73: fenquan.registry.v1.CatalogService.ListPowers:output_type -> fenquan.registry.v1.ListPowersResponse
-	13, // 74: fenquan.registry.v1.CatalogService.UpdatePower:output_type -> fenquan.registry.v1.Power
-	58, // 75: fenquan.registry.v1.CatalogService.DeletePower:output_type -> google.protobuf.Empty
-	13, // 76: fenquan.registry.v1.CatalogService.PublishPower:output_type -> fenquan.registry.v1.Power
-	13, // 77: fenquan.registry.v1.CatalogService.RetirePower:output_type -> fenquan.registry.v1.Power
-	14, // 78: fenquan.registry.v1.CatalogService.GetPowerRevision:output_type -> fenquan.registry.v1.PowerRevision
-	33, // 79: fenquan.registry.v1.CatalogService.ListPowerRevisions:output_type -> fenquan.registry.v1.ListPowerRevisionsResponse
-	21, // 80: fenquan.registry.v1.CatalogService.CreateFlow:output_type -> fenquan.registry.v1.Flow
-	21, // 81: fenquan.registry.v1.CatalogService.GetFlow:output_type -> fenquan.registry.v1.Flow
-	37, // 82: fenquan.registry.v1.CatalogService.ListFlows:output_type -> fenquan.registry.v1.ListFlowsResponse
-	21, // 83: fenquan.registry.v1.CatalogService.UpdateFlow:output_type -> fenquan.registry.v1.Flow
-	58, // 84: fenquan.registry.v1.CatalogService.DeleteFlow:output_type -> google.protobuf.Empty
-	21, // 85: fenquan.registry.v1.CatalogService.PublishFlow:output_type -> fenquan.registry.v1.Flow
-	22, // 86: fenquan.registry.v1.CatalogService.GetFlowRevision:output_type -> fenquan.registry.v1.FlowRevision
-	43, // 87: fenquan.registry.v1.CatalogService.ListFlowRevisions:output_type -> fenquan.registry.v1.ListFlowRevisionsResponse
-	59, // 88: fenquan.registry.v1.CatalogService.RenderFlowDiagram:output_type -> google.api.HttpBody
-	48, // 89: fenquan.registry.v1.CatalogService.ApplyCatalog:output_type -> fenquan.registry.v1.ApplyCatalogResponse
-	71, // [71:90] is the sub-list for method output_type
-	52, // [52:71] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	6,  // 29: fenquan.registry.v1.ListPowersRequest.view:type_name -> fenquan.registry.v1.PowerView
+	15, // 30: fenquan.registry.v1.ListPowersResponse.powers:type_name -> fenquan.registry.v1.Power
+	15, // 31: fenquan.registry.v1.UpdatePowerRequest.power:type_name -> fenquan.registry.v1.Power
+	53, // 32: fenquan.registry.v1.UpdatePowerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	16, // 33: fenquan.registry.v1.ListPowerRevisionsResponse.revisions:type_name -> fenquan.registry.v1.PowerRevision
+	23, // 34: fenquan.registry.v1.CreateFlowRequest.flow:type_name -> fenquan.registry.v1.Flow
+	2,  // 35: fenquan.registry.v1.ListFlowsRequest.kind:type_name -> fenquan.registry.v1.FlowKind
+	7,  // 36: fenquan.registry.v1.ListFlowsRequest.view:type_name -> fenquan.registry.v1.FlowView
+	23, // 37: fenquan.registry.v1.ListFlowsResponse.flows:type_name -> fenquan.registry.v1.Flow
+	23, // 38: fenquan.registry.v1.UpdateFlowRequest.flow:type_name -> fenquan.registry.v1.Flow
+	53, // 39: fenquan.registry.v1.UpdateFlowRequest.update_mask:type_name -> google.protobuf.FieldMask
+	24, // 40: fenquan.registry.v1.ListFlowRevisionsResponse.revisions:type_name -> fenquan.registry.v1.FlowRevision
+	8,  // 41: fenquan.registry.v1.RenderFlowDiagramRequest.format:type_name -> fenquan.registry.v1.DiagramFormat
+	9,  // 42: fenquan.registry.v1.RenderFlowDiagramRequest.variant:type_name -> fenquan.registry.v1.FlowVariant
+	54, // 43: fenquan.registry.v1.CatalogObject.org:type_name -> fenquan.registry.v1.Org
+	55, // 44: fenquan.registry.v1.CatalogObject.unit:type_name -> fenquan.registry.v1.Unit
+	56, // 45: fenquan.registry.v1.CatalogObject.post:type_name -> fenquan.registry.v1.Post
+	57, // 46: fenquan.registry.v1.CatalogObject.person:type_name -> fenquan.registry.v1.Person
+	58, // 47: fenquan.registry.v1.CatalogObject.assignment:type_name -> fenquan.registry.v1.Assignment
+	59, // 48: fenquan.registry.v1.CatalogObject.conflict_declaration:type_name -> fenquan.registry.v1.ConflictDeclaration
+	15, // 49: fenquan.registry.v1.CatalogObject.power:type_name -> fenquan.registry.v1.Power
+	23, // 50: fenquan.registry.v1.CatalogObject.flow:type_name -> fenquan.registry.v1.Flow
+	47, // 51: fenquan.registry.v1.ApplyCatalogRequest.objects:type_name -> fenquan.registry.v1.CatalogObject
+	10, // 52: fenquan.registry.v1.CatalogChange.action:type_name -> fenquan.registry.v1.ChangeAction
+	49, // 53: fenquan.registry.v1.ApplyCatalogResponse.changes:type_name -> fenquan.registry.v1.CatalogChange
+	25, // 54: fenquan.registry.v1.CatalogService.CreatePower:input_type -> fenquan.registry.v1.CreatePowerRequest
+	26, // 55: fenquan.registry.v1.CatalogService.GetPower:input_type -> fenquan.registry.v1.GetPowerRequest
+	27, // 56: fenquan.registry.v1.CatalogService.ListPowers:input_type -> fenquan.registry.v1.ListPowersRequest
+	29, // 57: fenquan.registry.v1.CatalogService.UpdatePower:input_type -> fenquan.registry.v1.UpdatePowerRequest
+	30, // 58: fenquan.registry.v1.CatalogService.DeletePower:input_type -> fenquan.registry.v1.DeletePowerRequest
+	31, // 59: fenquan.registry.v1.CatalogService.PublishPower:input_type -> fenquan.registry.v1.PublishPowerRequest
+	32, // 60: fenquan.registry.v1.CatalogService.RetirePower:input_type -> fenquan.registry.v1.RetirePowerRequest
+	33, // 61: fenquan.registry.v1.CatalogService.GetPowerRevision:input_type -> fenquan.registry.v1.GetPowerRevisionRequest
+	34, // 62: fenquan.registry.v1.CatalogService.ListPowerRevisions:input_type -> fenquan.registry.v1.ListPowerRevisionsRequest
+	36, // 63: fenquan.registry.v1.CatalogService.CreateFlow:input_type -> fenquan.registry.v1.CreateFlowRequest
+	37, // 64: fenquan.registry.v1.CatalogService.GetFlow:input_type -> fenquan.registry.v1.GetFlowRequest
+	38, // 65: fenquan.registry.v1.CatalogService.ListFlows:input_type -> fenquan.registry.v1.ListFlowsRequest
+	40, // 66: fenquan.registry.v1.CatalogService.UpdateFlow:input_type -> fenquan.registry.v1.UpdateFlowRequest
+	41, // 67: fenquan.registry.v1.CatalogService.DeleteFlow:input_type -> fenquan.registry.v1.DeleteFlowRequest
+	42, // 68: fenquan.registry.v1.CatalogService.PublishFlow:input_type -> fenquan.registry.v1.PublishFlowRequest
+	43, // 69: fenquan.registry.v1.CatalogService.GetFlowRevision:input_type -> fenquan.registry.v1.GetFlowRevisionRequest
+	44, // 70: fenquan.registry.v1.CatalogService.ListFlowRevisions:input_type -> fenquan.registry.v1.ListFlowRevisionsRequest
+	46, // 71: fenquan.registry.v1.CatalogService.RenderFlowDiagram:input_type -> fenquan.registry.v1.RenderFlowDiagramRequest
+	48, // 72: fenquan.registry.v1.CatalogService.ApplyCatalog:input_type -> fenquan.registry.v1.ApplyCatalogRequest
+	15, // 73: fenquan.registry.v1.CatalogService.CreatePower:output_type -> fenquan.registry.v1.Power
+	15, // 74: fenquan.registry.v1.CatalogService.GetPower:output_type -> fenquan.registry.v1.Power
+	28, // 75: fenquan.registry.v1.CatalogService.ListPowers:output_type -> fenquan.registry.v1.ListPowersResponse
+	15, // 76: fenquan.registry.v1.CatalogService.UpdatePower:output_type -> fenquan.registry.v1.Power
+	60, // 77: fenquan.registry.v1.CatalogService.DeletePower:output_type -> google.protobuf.Empty
+	15, // 78: fenquan.registry.v1.CatalogService.PublishPower:output_type -> fenquan.registry.v1.Power
+	15, // 79: fenquan.registry.v1.CatalogService.RetirePower:output_type -> fenquan.registry.v1.Power
+	16, // 80: fenquan.registry.v1.CatalogService.GetPowerRevision:output_type -> fenquan.registry.v1.PowerRevision
+	35, // 81: fenquan.registry.v1.CatalogService.ListPowerRevisions:output_type -> fenquan.registry.v1.ListPowerRevisionsResponse
+	23, // 82: fenquan.registry.v1.CatalogService.CreateFlow:output_type -> fenquan.registry.v1.Flow
+	23, // 83: fenquan.registry.v1.CatalogService.GetFlow:output_type -> fenquan.registry.v1.Flow
+	39, // 84: fenquan.registry.v1.CatalogService.ListFlows:output_type -> fenquan.registry.v1.ListFlowsResponse
+	23, // 85: fenquan.registry.v1.CatalogService.UpdateFlow:output_type -> fenquan.registry.v1.Flow
+	60, // 86: fenquan.registry.v1.CatalogService.DeleteFlow:output_type -> google.protobuf.Empty
+	23, // 87: fenquan.registry.v1.CatalogService.PublishFlow:output_type -> fenquan.registry.v1.Flow
+	24, // 88: fenquan.registry.v1.CatalogService.GetFlowRevision:output_type -> fenquan.registry.v1.FlowRevision
+	45, // 89: fenquan.registry.v1.CatalogService.ListFlowRevisions:output_type -> fenquan.registry.v1.ListFlowRevisionsResponse
+	61, // 90: fenquan.registry.v1.CatalogService.RenderFlowDiagram:output_type -> google.api.HttpBody
+	50, // 91: fenquan.registry.v1.CatalogService.ApplyCatalog:output_type -> fenquan.registry.v1.ApplyCatalogResponse
+	73, // [73:92] is the sub-list for method output_type
+	54, // [54:73] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_fenquan_registry_v1_catalog_proto_init() }
@@ -4081,7 +4221,7 @@ func file_fenquan_registry_v1_catalog_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fenquan_registry_v1_catalog_proto_rawDesc), len(file_fenquan_registry_v1_catalog_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      11,
 			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,

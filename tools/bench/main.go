@@ -1,0 +1,91 @@
+// Command bench measures Fenquan on this machine and prints Markdown for
+// docs/BENCHMARKS.md. Each scenario set runs against a fresh `up` stack in a temporary
+// folder, with the raw etcd baseline measured in the same run.
+//
+//	go run ./tools/bench registry [-n 10000] [-c 64] [-d 10s]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/fenquan/fenquan/services/shared/obs"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bench registry [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	n := fs.Int("n", 10000, "resources to load")
+	c := fs.Int("c", 64, "concurrent clients")
+	d := fs.Duration("d", 10*time.Second, "measured duration of each scenario")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
+	only := fs.String("only", "", "run only the scenarios whose name contains this text")
+	_ = fs.Parse(os.Args[2:])
+	scenarioFilter = *only
+	obs.TuneGC(obs.DefaultGCPercent, 0) // as the binaries and `fenquan up` do
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	ctx := context.Background()
+	var err error
+	switch os.Args[1] {
+	case "registry":
+		err = registryBench(ctx, *n, *c, *d)
+	default:
+		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
+	}
+	if err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// scenarioFilter restricts the scenarios run (-only).
+var scenarioFilter string
+
+// machine describes where the figures come from.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores (GOMAXPROCS %d), %s, %s/%s, %s", model, runtime.NumCPU(), runtime.GOMAXPROCS(0),
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
+}
+
+// rssMiB is the process's resident memory.
+func rssMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:")), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
