@@ -93,7 +93,9 @@ func registryBench(ctx context.Context, n, conc int, d time.Duration) error {
 		}
 		return nil
 	}
-	client := func(w int) registryv1.CatalogServiceClient { return registryv1.NewCatalogServiceClient(conns[w%len(conns)]) }
+	client := func(w int) registryv1.CatalogServiceClient {
+		return registryv1.NewCatalogServiceClient(conns[w%len(conns)])
+	}
 
 	// Each list worker walks the catalogue page by page, restarting at the end, so pages
 	// come from every position of the key space.

@@ -138,8 +138,8 @@ func New(cfg Config) (*Server, error) {
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 		// Wider HTTP/2 windows than the 64 KiB default: list pages are tens of KiB and many
 		// calls share a connection.
-		grpc.InitialWindowSize(1<<20),
-		grpc.InitialConnWindowSize(8<<20),
+		grpc.InitialWindowSize(1 << 20),
+		grpc.InitialConnWindowSize(8 << 20),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
