@@ -59,15 +59,18 @@ func (r *Registry) powerRevision(ctx context.Context, p *registryv1.Power, note 
 	}
 }
 
-// PublishPower publishes the working copy of a power as a new revision.
-func (r *Registry) PublishPower(ctx context.Context, name, etag, note string) (*registryv1.Power, error) {
-	var out *registryv1.Power
+// publish writes a new published revision of a power or flow, planned by plan from the
+// stored working copy.
+func (r *Registry) publish(ctx context.Context, name, etag string,
+	plan func(v view, b *batch, cur proto.Message) (next, revision proto.Message, err error),
+) (proto.Message, error) {
+	var out proto.Message
 	rev, err := r.mutate(ctx, func(v view, b *batch) error {
 		cur, curRev, err := r.readForWrite(ctx, v, name, etag)
 		if err != nil {
 			return err
 		}
-		next, revision, err := r.planPublishPower(ctx, v, b, cur.(*registryv1.Power), note)
+		next, revision, err := plan(v, b, cur)
 		if err != nil {
 			return err
 		}
@@ -78,10 +81,24 @@ func (r *Registry) PublishPower(ctx context.Context, name, etag, note string) (*
 		return b.put(revision, nil, 0, false, "")
 	})
 	if err != nil {
-		return nil, r.publishError(err)
+		if errors.Is(err, errNothingToPublish) {
+			return nil, apierr.New(codes.FailedPrecondition, "NOTHING_TO_PUBLISH", err.Error(), nil)
+		}
+		return nil, err
 	}
 	setMeta(out, name, store.FormatEtag(rev))
 	return out, nil
+}
+
+// PublishPower publishes the working copy of a power as a new revision.
+func (r *Registry) PublishPower(ctx context.Context, name, etag, note string) (*registryv1.Power, error) {
+	out, err := r.publish(ctx, name, etag, func(v view, b *batch, cur proto.Message) (proto.Message, proto.Message, error) {
+		return r.planPublishPower(ctx, v, b, cur.(*registryv1.Power), note)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.(*registryv1.Power), nil
 }
 
 // RetirePower retires a published power: it stays readable, with a final revision
@@ -166,34 +183,13 @@ func (r *Registry) planPublishFlow(ctx context.Context, v view, b *batch, f *reg
 
 // PublishFlow publishes the working copy of a flow as a new revision.
 func (r *Registry) PublishFlow(ctx context.Context, name, etag, note string) (*registryv1.Flow, error) {
-	var out *registryv1.Flow
-	rev, err := r.mutate(ctx, func(v view, b *batch) error {
-		cur, curRev, err := r.readForWrite(ctx, v, name, etag)
-		if err != nil {
-			return err
-		}
-		next, revision, err := r.planPublishFlow(ctx, v, b, cur.(*registryv1.Flow), note)
-		if err != nil {
-			return err
-		}
-		out = next
-		if err := b.put(next, cur, curRev, etag != "", ""); err != nil {
-			return err
-		}
-		return b.put(revision, nil, 0, false, "")
+	out, err := r.publish(ctx, name, etag, func(v view, b *batch, cur proto.Message) (proto.Message, proto.Message, error) {
+		return r.planPublishFlow(ctx, v, b, cur.(*registryv1.Flow), note)
 	})
 	if err != nil {
-		return nil, r.publishError(err)
+		return nil, err
 	}
-	setMeta(out, name, store.FormatEtag(rev))
-	return out, nil
-}
-
-func (r *Registry) publishError(err error) error {
-	if errors.Is(err, errNothingToPublish) {
-		return apierr.New(codes.FailedPrecondition, "NOTHING_TO_PUBLISH", err.Error(), nil)
-	}
-	return err
+	return out.(*registryv1.Flow), nil
 }
 
 // refuseIfPublished keeps published powers and flows: their history must stay readable.

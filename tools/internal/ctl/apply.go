@@ -52,16 +52,11 @@ written. Applying the same file again changes nothing. --dry-run prints what wou
 			if len(f.Objects) == 0 {
 				return fmt.Errorf("%s: no objects", file)
 			}
-			conn, err := o.dial(o.registry)
+			conn, ctx, done, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			ctx, cancel, err := o.ctx(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cancel()
+			defer done()
 			resp, err := registryv1.NewCatalogServiceClient(conn).ApplyCatalog(ctx, &registryv1.ApplyCatalogRequest{Objects: f.Objects, DryRun: dryRun})
 			if err != nil {
 				return locate(f, err)

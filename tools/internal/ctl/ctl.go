@@ -87,6 +87,21 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// connect dials the registry and returns the connection with a call context carrying the
+// token; close releases both.
+func (o *options) connect(parent context.Context) (conn *grpc.ClientConn, ctx context.Context, close func(), err error) {
+	conn, err = o.dial(o.registry)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel, err := o.ctx(parent)
+	if err != nil {
+		conn.Close()
+		return nil, nil, nil, err
+	}
+	return conn, ctx, func() { cancel(); conn.Close() }, nil
+}
+
 // ctx returns a call context carrying the token, and its cancel.
 func (o *options) ctx(parent context.Context) (context.Context, context.CancelFunc, error) {
 	tok := o.token

@@ -183,16 +183,11 @@ func getCommand(o *options) *cobra.Command {
 			if !ok {
 				return fmt.Errorf("unknown kind %q: one of %s", args[0], strings.Join(names, ", "))
 			}
-			conn, err := o.dial(o.registry)
+			conn, ctx, done, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			ctx, cancel, err := o.ctx(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cancel()
+			defer done()
 			items, err := fetch(ctx, conn, k, org, args[1:])
 			if err != nil {
 				return errors.New(explain(err))
@@ -273,16 +268,11 @@ func diagramCommand(o *options) *cobra.Command {
 		Short: "Draw a flow (orgs/{org}/powers/{power}/flows/{flow}) as SVG or Mermaid",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			conn, err := o.dial(o.registry)
+			conn, ctx, done, err := o.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer conn.Close()
-			ctx, cancel, err := o.ctx(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cancel()
+			defer done()
 			req := &registryv1.RenderFlowDiagramRequest{Name: args[0], RevisionId: revision, Format: registryv1.DiagramFormat_DIAGRAM_FORMAT_SVG}
 			if format == "mermaid" {
 				req.Format = registryv1.DiagramFormat_DIAGRAM_FORMAT_MERMAID
