@@ -38,7 +38,7 @@ var kindNames = map[string]string{
 // flows marked publish when their content changed. Objects may refer to each other in any
 // order. A dry run validates and reports the changes without writing.
 func (r *Registry) Apply(ctx context.Context, req *registryv1.ApplyCatalogRequest) (*registryv1.ApplyCatalogResponse, error) {
-	objs, err := r.unpack(ctx, req)
+	ctx, objs, err := r.unpack(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -64,8 +64,9 @@ func (r *Registry) Apply(ctx context.Context, req *registryv1.ApplyCatalogReques
 	return out, nil
 }
 
-// unpack reads the objects, checks names, duplicates and the caller's permissions.
-func (r *Registry) unpack(ctx context.Context, req *registryv1.ApplyCatalogRequest) ([]*applied, error) {
+// unpack reads the objects, checks names, duplicates and the caller's permissions (each
+// decision joins the returned context: the write carries them all).
+func (r *Registry) unpack(ctx context.Context, req *registryv1.ApplyCatalogRequest) (context.Context, []*applied, error) {
 	var vs apierr.Violations
 	seen := map[string]int{}
 	objs := make([]*applied, 0, len(req.Objects))
@@ -96,12 +97,21 @@ func (r *Registry) unpack(ctx context.Context, req *registryv1.ApplyCatalogReque
 		objs = append(objs, &applied{index: i, kind: kindNames[field], field: field, desired: proto.Clone(m), publish: o.Publish})
 	}
 	if err := vs.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	decided := map[string]bool{}
 	for _, a := range objs {
 		n, _ := parseName(nameOf(a.desired))
 		perm := "registry.catalog.write"
 		switch a.field {
+		case "org":
+			if _, _, exists := (cacheView{r}).get(nameOf(a.desired)); !exists {
+				// A new org is a platform-level act, whatever the caller holds in it.
+				var err error
+				if ctx, err = authz.RequirePlatform(ctx, "registry.orgs.create"); err != nil {
+					return nil, nil, err
+				}
+			}
 		case "conflict_declaration":
 			perm = "registry.conflicts.write"
 		case "power", "flow":
@@ -109,11 +119,16 @@ func (r *Registry) unpack(ctx context.Context, req *registryv1.ApplyCatalogReque
 				perm = "registry.catalog.publish"
 			}
 		}
-		if err := authz.Require(ctx, n.org, perm, nameOf(a.desired)); err != nil {
-			return nil, err
+		if decided[n.org+"|"+perm] {
+			continue
+		}
+		decided[n.org+"|"+perm] = true
+		var err error
+		if ctx, err = authz.Require(ctx, n.org, perm, nameOf(a.desired)); err != nil {
+			return nil, nil, err
 		}
 	}
-	return objs, nil
+	return ctx, objs, nil
 }
 
 func kindOfColl(coll string) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"google.golang.org/genproto/googleapis/api/httpbody"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -25,11 +26,14 @@ type handler struct {
 	registryv1.UnimplementedOrgServiceServer
 	registryv1.UnimplementedCatalogServiceServer
 	registryv1.UnimplementedPublicCatalogServiceServer
+	registryv1.UnimplementedFactsServiceServer
 	r   *Registry
 	log *slog.Logger
 }
 
 type fieldMask = *fieldmaskpb.FieldMask
+
+var errSlowConsumer = apierr.New(codes.ResourceExhausted, "SLOW_CONSUMER", "the client fell behind the facts stream: reconnect for a new snapshot", nil)
 
 // status maps a domain error to a gRPC status, logging what it hides.
 func (h *handler) status(ctx context.Context, err error) error {

@@ -26,6 +26,7 @@ import (
 type Registry struct {
 	store *store.Store
 	cache *informer.Cache
+	feed  *factFeed
 	log   *slog.Logger
 	now   func() time.Time
 }

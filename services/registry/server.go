@@ -11,6 +11,7 @@ import (
 
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/shared/informer"
+	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
@@ -19,6 +20,7 @@ var GRPCServices = []string{
 	registryv1.OrgService_ServiceDesc.ServiceName,
 	registryv1.CatalogService_ServiceDesc.ServiceName,
 	registryv1.PublicCatalogService_ServiceDesc.ServiceName,
+	registryv1.FactsService_ServiceDesc.ServiceName,
 }
 
 // Config configures the registry.
@@ -29,6 +31,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// PDP, when set, is kept fed with the org facts from this registry (the decision point
+	// of the process the registry runs in).
+	PDP *pdp.PDP
 }
 
 // Service is a running registry: its cache is loaded and kept current until the context
@@ -53,8 +58,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	r := &Registry{store: store.New(cfg.Etcd, store.Keyspace{Root: cfg.KeyRoot, Service: "registry"}), log: log, now: cfg.Now}
 	r.cache = informer.New(cfg.Etcd, r.store.Keys.Prefix(), r.decode, log)
 	r.addIndexes(r.cache)
+	r.feed = newFactFeed(r)
+	r.cache.OnChange(r.feed.onChange)
 	if err := r.cache.Start(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.PDP != nil {
+		r.feed.feedPDP(ctx, cfg.PDP)
 	}
 	return &Service{Registry: r, handler: &handler{r: r, log: log}}, nil
 }
@@ -64,4 +74,5 @@ func (s *Service) Register(gs grpc.ServiceRegistrar) {
 	registryv1.RegisterOrgServiceServer(gs, s.handler)
 	registryv1.RegisterCatalogServiceServer(gs, s.handler)
 	registryv1.RegisterPublicCatalogServiceServer(gs, s.handler)
+	registryv1.RegisterFactsServiceServer(gs, s.handler)
 }

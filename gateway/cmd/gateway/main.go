@@ -39,7 +39,10 @@ func main() {
 	origins := fs.String("allowed-origins", os.Getenv("FENQUAN_ALLOWED_ORIGINS"), "comma-separated origins allowed by CORS (env FENQUAN_ALLOWED_ORIGINS)")
 	proxies := fs.String("trusted-proxies", os.Getenv("FENQUAN_TRUSTED_PROXIES"), "comma-separated CIDRs allowed to set X-Forwarded-For (env FENQUAN_TRUSTED_PROXIES)")
 	publicRate := fs.Float64("public-rate", 10, "requests per second per client on /public")
-	_ = fs.Parse(os.Args[1:])
+	if err := c.Parse(fs, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, &c, *listen, *tlsCert, *tlsKey, *upstreamCA, *origins, *proxies, rate.Limit(*publicRate))

@@ -161,6 +161,8 @@ func FromError(err error) error {
 		return New(codes.FailedPrecondition, ReasonFailedPrecondition, err.Error(), nil)
 	case errors.Is(err, store.ErrTooLarge):
 		return New(codes.ResourceExhausted, ReasonTooLarge, err.Error(), nil)
+	case errors.Is(err, store.ErrNoDecision):
+		return New(codes.Internal, ReasonInternal, "internal error", nil)
 	case errors.Is(err, store.ErrUnavailable):
 		return New(codes.Unavailable, ReasonUnavailable, "the store is unavailable; retry", nil)
 	}

@@ -34,10 +34,11 @@ type Request struct {
 	Org string
 }
 
-// Authorizer answers access questions. It returns nil to allow, or a PERMISSION_DENIED
-// status saying which permission is missing.
+// Authorizer answers access questions. To allow, it returns ctx carrying the decision
+// (store.WithDecision), which writes require; to deny, a PERMISSION_DENIED status saying
+// which permission is missing.
 type Authorizer interface {
-	Authorize(ctx context.Context, r Request) error
+	Authorize(ctx context.Context, r Request) (context.Context, error)
 }
 
 // Rules maps full method names to their access declarations.
@@ -139,34 +140,37 @@ type checker struct {
 	method string
 }
 
-// Require checks, inside a multi-org handler, that the caller may act in org with perm.
-// A caller not granted the org gets NOT_FOUND naming `what`.
-func Require(ctx context.Context, org, perm, what string) error {
+// Require checks, inside a multi-org handler, that the caller may act in org with perm,
+// and returns ctx carrying the decision. A caller not granted the org gets NOT_FOUND
+// naming `what`.
+func Require(ctx context.Context, org, perm, what string) (context.Context, error) {
 	c, _ := ctx.Value(ctxKey{}).(*checker)
 	if c == nil {
-		return apierr.New(codes.Internal, apierr.ReasonInternal, "internal error", nil)
+		return nil, apierr.New(codes.Internal, apierr.ReasonInternal, "internal error", nil)
 	}
 	return check(ctx, c.az, c.method, auth.FromContext(ctx), org, perm, what)
 }
 
-// RequirePlatform checks a platform-level permission inside a handler.
-func RequirePlatform(ctx context.Context, perm string) error {
+// RequirePlatform checks a platform-level permission inside a handler and returns ctx
+// carrying the decision.
+func RequirePlatform(ctx context.Context, perm string) (context.Context, error) {
 	c, _ := ctx.Value(ctxKey{}).(*checker)
-	if c == nil {
-		return apierr.New(codes.Internal, apierr.ReasonInternal, "internal error", nil)
+	p := auth.FromContext(ctx)
+	if c == nil || p == nil {
+		return nil, apierr.New(codes.Internal, apierr.ReasonInternal, "internal error", nil)
 	}
-	return c.az.Authorize(ctx, Request{Principal: auth.FromContext(ctx), Method: c.method, Permission: perm})
+	return c.az.Authorize(ctx, Request{Principal: p, Method: c.method, Permission: perm})
 }
 
-func check(ctx context.Context, az Authorizer, method string, p *auth.Principal, org, perm, what string) error {
+func check(ctx context.Context, az Authorizer, method string, p *auth.Principal, org, perm, what string) (context.Context, error) {
 	if p == nil {
-		return apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "authentication required", nil)
+		return nil, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "authentication required", nil)
 	}
 	if _, ok := p.Grant(org); !ok {
-		return NotFound(what)
+		return nil, NotFound(what)
 	}
 	if perm == "" {
-		return nil
+		return ctx, nil
 	}
 	return az.Authorize(ctx, Request{Principal: p, Method: method, Permission: perm, Org: org})
 }
@@ -201,14 +205,10 @@ func (r Rules) authorize(ctx context.Context, az Authorizer, method string, req 
 		if !ok {
 			return nil, apierr.Field(acc.OrgField, "must be a resource name starting with orgs/{org}", "必须是以 orgs/{单位} 开头的资源名")
 		}
-		if err := check(ctx, az, method, p, org, acc.Permission, name); err != nil {
-			return nil, err
-		}
+		return check(ctx, az, method, p, org, acc.Permission, name)
 	case acc.Platform:
 		if acc.Permission != "" {
-			if err := az.Authorize(ctx, Request{Principal: p, Method: method, Permission: acc.Permission}); err != nil {
-				return nil, err
-			}
+			return az.Authorize(ctx, Request{Principal: p, Method: method, Permission: acc.Permission})
 		}
 	case acc.MultiOrg:
 		// The handler calls Require for each org it touches.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/fenquan/fenquan/services/shared/apierr"
+	"github.com/fenquan/fenquan/services/shared/store"
 )
 
 // RoleTable authorises by roles: each role grants permissions (a trailing ".*" grants a
@@ -55,7 +56,7 @@ func grants(perms []string, want string) bool {
 }
 
 // Authorize implements Authorizer.
-func (t *RoleTable) Authorize(_ context.Context, r Request) error {
+func (t *RoleTable) Authorize(ctx context.Context, r Request) (context.Context, error) {
 	var held []string
 	if r.Org == "" {
 		held = r.Principal.PlatformRoles
@@ -68,7 +69,7 @@ func (t *RoleTable) Authorize(_ context.Context, r Request) error {
 			continue
 		}
 		if grants(role.Permissions, r.Permission) {
-			return nil
+			return store.WithDecision(ctx, store.Decision{ID: "roles:" + r.Permission, PolicyRevision: "role-table"}), nil
 		}
 	}
 	var granting []string
@@ -84,7 +85,7 @@ func (t *RoleTable) Authorize(_ context.Context, r Request) error {
 	}
 	held = slices.Clone(held)
 	sort.Strings(held)
-	return apierr.New(codes.PermissionDenied, apierr.ReasonPermissionDenied,
+	return nil, apierr.New(codes.PermissionDenied, apierr.ReasonPermissionDenied,
 		fmt.Sprintf("permission %s required %s; it comes with role %s (caller holds: %s)",
 			r.Permission, where, strings.Join(granting, " or "), strings.Join(held, ", ")),
 		map[string]string{"permission": r.Permission, "org": r.Org, "roles": strings.Join(granting, ",")})

@@ -36,8 +36,10 @@ type Common struct {
 	ClaimPerson, ClaimOrg          string
 	ClaimRoles, ClaimPlatformRoles string
 	LogLevel, LogFormat            string
-	GCPercent                      int
+	GCPercent                      int64
 	MemoryLimit                    int64
+
+	envErrs []error // environment values that did not parse
 }
 
 // envName turns a flag name into its environment variable: grpc-addr → FENQUAN_GRPC_ADDR.
@@ -52,13 +54,29 @@ func str(fs *flag.FlagSet, p *string, name, def, usage string) {
 	fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
 }
 
-func boolean(fs *flag.FlagSet, p *bool, name string, def bool, usage string) {
+// boolean declares a bool flag; an environment value that is not a boolean is an error
+// (reported by Logger), never silently ignored — FENQUAN_PRODUCTION=yes must not leave
+// production mode off.
+func (c *Common) boolean(fs *flag.FlagSet, p *bool, name string, def bool, usage string) {
 	if v, ok := os.LookupEnv(envName(name)); ok {
-		if b, err := strconv.ParseBool(v); err == nil {
-			def = b
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("config: %s=%q is not a boolean (true or false)", envName(name), v))
 		}
+		def = b
 	}
 	fs.BoolVar(p, name, def, usage+" (env "+envName(name)+")")
+}
+
+func (c *Common) integer(fs *flag.FlagSet, p *int64, name string, def int64, usage string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			c.envErrs = append(c.envErrs, fmt.Errorf("config: %s=%q is not a whole number", envName(name), v))
+		}
+		def = n
+	}
+	fs.Int64Var(p, name, def, usage+" (env "+envName(name)+")")
 }
 
 // Register declares the flags. grpcPort and httpPort are the service's default ports.
@@ -79,21 +97,32 @@ func (c *Common) Register(fs *flag.FlagSet, grpcPort, httpPort int) {
 	str(fs, &c.JWKSFile, "jwks-file", "", "public keys of --token-issuer (JWKS); reloaded when it changes")
 	str(fs, &c.DevJWKSFile, "dev-jwks-file", "", "development only: trust the development issuer with these keys")
 	str(fs, &c.Audience, "audience", auth.DefaultAudience, "required token audience")
-	boolean(fs, &c.Production, "production", false, "production mode: refuses development tokens and plaintext non-loopback listeners")
+	c.boolean(fs, &c.Production, "production", false, "production mode: refuses development tokens and plaintext non-loopback listeners")
 	str(fs, &c.ClaimPerson, "claim-person", "", "flat claim holding the person id (IdPs without the structured \"fenquan\" claim)")
 	str(fs, &c.ClaimOrg, "claim-org", "", "flat claim holding the org id(s)")
 	str(fs, &c.ClaimRoles, "claim-roles", "", "flat claim holding the roles")
 	str(fs, &c.ClaimPlatformRoles, "claim-platform-roles", "", "flat claim holding platform roles")
 	str(fs, &c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(fs, &c.LogFormat, "log-format", "json", "json or text")
-	fs.IntVar(&c.GCPercent, "gc-percent", obs.DefaultGCPercent, "garbage collector target (GOGC wins when set)")
-	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft memory limit in bytes (GOMEMLIMIT wins; 0: 90% of the container's limit)")
+	c.integer(fs, &c.GCPercent, "gc-percent", obs.DefaultGCPercent, "garbage collector target (GOGC wins when set)")
+	c.integer(fs, &c.MemoryLimit, "memory-limit", 0, "soft memory limit in bytes (GOMEMLIMIT wins; 0: 90% of the container's limit)")
+}
+
+// Parse parses args and reports environment values that did not parse.
+func (c *Common) Parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return errors.Join(c.envErrs...)
 }
 
 // Logger builds the logger; it also applies the GC settings, the first thing every
 // binary does.
 func (c *Common) Logger() (*slog.Logger, error) {
-	obs.TuneGC(c.GCPercent, c.MemoryLimit)
+	if err := errors.Join(c.envErrs...); err != nil {
+		return nil, err
+	}
+	obs.TuneGC(int(c.GCPercent), c.MemoryLimit)
 	return obs.NewLogger(os.Stderr, c.LogLevel, c.LogFormat)
 }
 

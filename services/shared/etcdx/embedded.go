@@ -42,10 +42,10 @@ type EmbedConfig struct {
 	CompactionRetention time.Duration
 	// Logger receives etcd's log lines at LogLevel and above. Nil discards them.
 	Logger *slog.Logger
-	// LogLevel is the least severe etcd line passed on; default warnings. `fenquan up`
+	// LogLevel is the least severe etcd line passed on; nil means warnings. `fenquan up`
 	// passes errors only: etcd warns at every start about settings that are deliberate
 	// here (one port for HTTP and gRPC, larger requests, simple auth tokens).
-	LogLevel slog.Level
+	LogLevel slog.Leveler
 }
 
 // Embedded is a running embedded etcd with an in-process client.
@@ -91,9 +91,9 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 		retention = time.Hour
 	}
 	ec.AutoCompactionRetention = retention.String()
-	level := cfg.LogLevel
-	if level == 0 {
-		level = slog.LevelWarn
+	level := slog.LevelWarn
+	if cfg.LogLevel != nil {
+		level = cfg.LogLevel.Level()
 	}
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(cfg.Logger, level))
 

@@ -36,10 +36,12 @@ func Apply(dst, src proto.Message, mask *fieldmaskpb.FieldMask, outputOnly ...st
 		return nil
 	}
 	for i, p := range paths {
-		if slices.Contains(outputOnly, p) || slices.Contains(outputOnly, strings.SplitN(p, ".", 2)[0]) {
+		segs := strings.Split(p, ".")
+		// Output-only is decided on the resolved field, so a JSON name cannot slip past.
+		if fd := fieldByName(d.Descriptor(), segs[0]); fd != nil && slices.Contains(outputOnly, string(fd.Name())) {
 			continue
 		}
-		if err := applyPath(d, s, strings.Split(p, ".")); err != nil {
+		if err := applyPath(d, s, segs); err != nil {
 			return apierr.Field(fmt.Sprintf("update_mask.paths[%d]", i),
 				fmt.Sprintf("unknown field %q", p), fmt.Sprintf("字段 %q 不存在", p))
 		}
@@ -47,12 +49,16 @@ func Apply(dst, src proto.Message, mask *fieldmaskpb.FieldMask, outputOnly ...st
 	return nil
 }
 
-func applyPath(d, s protoreflect.Message, path []string) error {
-	fd := d.Descriptor().Fields().ByName(protoreflect.Name(path[0]))
-	if fd == nil {
-		// Accept the JSON (lowerCamel) name too.
-		fd = d.Descriptor().Fields().ByJSONName(path[0])
+// fieldByName resolves a path segment by proto name or JSON (lowerCamel) name.
+func fieldByName(md protoreflect.MessageDescriptor, name string) protoreflect.FieldDescriptor {
+	if fd := md.Fields().ByName(protoreflect.Name(name)); fd != nil {
+		return fd
 	}
+	return md.Fields().ByJSONName(name)
+}
+
+func applyPath(d, s protoreflect.Message, path []string) error {
+	fd := fieldByName(d.Descriptor(), path[0])
 	if fd == nil {
 		return fmt.Errorf("unknown field")
 	}
@@ -64,7 +70,12 @@ func applyPath(d, s protoreflect.Message, path []string) error {
 		return fmt.Errorf("not a message")
 	}
 	if !s.Has(fd) {
-		// Clearing a sub-field of an absent source message: validate the path, then clear.
+		// Clearing a sub-field of an absent source message: validate the path, then clear
+		// it — without creating the parent when the destination has none either.
+		if !d.Has(fd) {
+			probe := d.Get(fd).Message().Type().New()
+			return applyPath(probe, probe.Type().New(), path[1:])
+		}
 		sub := d.Mutable(fd).Message()
 		return applyPath(sub, sub.Type().New(), path[1:])
 	}

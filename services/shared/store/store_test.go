@@ -34,8 +34,26 @@ func TestKeyspace(t *testing.T) {
 	}
 }
 
+func TestCommitNeedsADecision(t *testing.T) {
+	s := newStore(t)
+	k := s.Keys.Key("o", "things", "a")
+	if _, err := s.Commit(context.Background(), store.NewTxn().Put(k, []byte("1"))); !errors.Is(err, store.ErrNoDecision) {
+		t.Fatalf("write without a decision: %v", err)
+	}
+	if _, err := s.Get(context.Background(), k); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused write happened: %v", err)
+	}
+	ctx := store.WithDecision(context.Background(), store.Decision{ID: "d1", PolicyRevision: "r1"})
+	if _, err := s.Commit(ctx, store.NewTxn().Put(k, []byte("1"))); err != nil {
+		t.Fatal(err)
+	}
+	if ds := store.Decisions(store.WithDecision(ctx, store.Decision{ID: "d2"})); len(ds) != 2 || ds[1].ID != "d2" {
+		t.Fatalf("Decisions = %v", ds)
+	}
+}
+
 func TestCommitGuards(t *testing.T) {
-	ctx := context.Background()
+	ctx := store.SystemWrite(context.Background(), "test")
 	s := newStore(t)
 	a := s.Keys.Key("o", "things", "a")
 	b := s.Keys.Key("o", "things", "b")

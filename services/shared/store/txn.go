@@ -145,9 +145,15 @@ func (t *Txn) Size() int { return len(t.guards) + len(t.ops) }
 // Commit runs the transaction. When a guard fails nothing is written and the error is a
 // *GuardError naming the first guard that failed (wrapping ErrConflict, ErrAlreadyExists,
 // ErrNotFound, ErrMissingReference or ErrReferenced).
+//
+// The context must carry a policy decision (WithDecision) or be marked SystemWrite:
+// otherwise nothing is written and the error is ErrNoDecision.
 func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 	if len(t.ops) == 0 {
 		return 0, nil
+	}
+	if len(Decisions(ctx)) == 0 && ctx.Value(systemKey{}) == nil {
+		return 0, ErrNoDecision
 	}
 	cmps := make([]clientv3.Cmp, 0, len(t.guards))
 	diag := make([]clientv3.Op, 0, len(t.guards))

@@ -21,7 +21,10 @@ func main() {
 	fs := flag.NewFlagSet("registry", flag.ExitOnError)
 	var c config.Common
 	c.Register(fs, 7101, 7201)
-	_ = fs.Parse(os.Args[1:])
+	if err := c.Parse(fs, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, &c); err != nil {

@@ -1,0 +1,528 @@
+package pdp
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"google.golang.org/protobuf/proto"
+
+	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+)
+
+// FactEvent is one change of a registry resource the policies read: an upsert of a
+// Person, Unit, Post, Assignment or ConflictDeclaration, or the deletion of Name.
+type FactEvent struct {
+	Delete   bool
+	Name     string
+	Resource proto.Message
+}
+
+// Facts holds every org's facts (docs/POLICY.md, "Org facts") and keeps them in the
+// active engine's store: keyed by id, with the indexes the rules look up (holdings by
+// person, holders by post, conflicts by person, managing posts by fund, the leadership).
+type Facts struct {
+	p       *PDP
+	mu      sync.Mutex
+	orgs    map[string]*orgFacts
+	version uint64
+	day     atomic.Value // string: the date "leadership" was computed for
+	loc     *time.Location
+}
+
+type orgFacts struct {
+	people      map[string]*registryv1.Person
+	units       map[string]*registryv1.Unit
+	posts       map[string]*registryv1.Post
+	assignments map[string]*registryv1.Assignment // by assignment id
+	conflicts   map[string]*registryv1.ConflictDeclaration
+
+	// Indexes, kept with the maps above, so building one key's facts never scans the org.
+	byPerson   map[string]map[string]*registryv1.Assignment          // person → assignment id → …
+	byPost     map[string]map[string]*registryv1.Assignment          // post → assignment id → …
+	cByPerson  map[string]map[string]*registryv1.ConflictDeclaration // person → declaration id → …
+	postsByFnd map[string]map[string]bool                            // fund → managing post ids
+}
+
+func addTo[V any](m map[string]map[string]V, k, id string, v V) {
+	if m[k] == nil {
+		m[k] = map[string]V{}
+	}
+	m[k][id] = v
+}
+
+func removeFrom[V any](m map[string]map[string]V, k, id string) {
+	delete(m[k], id)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
+}
+
+func newFacts(p *PDP) *Facts {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	f := &Facts{p: p, orgs: map[string]*orgFacts{}, loc: loc}
+	f.day.Store("")
+	return f
+}
+
+// Today is the date the facts consider current, in China Standard Time.
+func (f *Facts) Today() string { return f.p.cfg.Now().In(f.loc).Format("2006-01-02") }
+
+func newOrgFacts() *orgFacts {
+	return &orgFacts{
+		people: map[string]*registryv1.Person{}, units: map[string]*registryv1.Unit{},
+		posts: map[string]*registryv1.Post{}, assignments: map[string]*registryv1.Assignment{},
+		conflicts: map[string]*registryv1.ConflictDeclaration{},
+		byPerson:  map[string]map[string]*registryv1.Assignment{}, byPost: map[string]map[string]*registryv1.Assignment{},
+		cByPerson: map[string]map[string]*registryv1.ConflictDeclaration{}, postsByFnd: map[string]map[string]bool{},
+	}
+}
+
+// splitName returns org, collection and id of "orgs/{org}/{coll}/{id}".
+func splitName(name string) (org, coll, id string, ok bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 4 || parts[0] != "orgs" {
+		return "", "", "", false
+	}
+	return parts[1], parts[2], parts[3], true
+}
+
+func lastSeg(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
+
+// Reset replaces every fact with a snapshot (the registry's full state).
+func (f *Facts) Reset(ctx context.Context, snapshot []FactEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.orgs = map[string]*orgFacts{}
+	for _, ev := range snapshot {
+		f.applyOne(ev, nil)
+	}
+	f.version++
+	f.day.Store(f.Today())
+	if e := f.p.cur.Load(); e != nil {
+		return f.writeAll(ctx, e)
+	}
+	return nil
+}
+
+// Apply applies changes and writes what they touch into the active store.
+func (f *Facts) Apply(ctx context.Context, events []FactEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	dirty := map[string]*dirtySet{}
+	for _, ev := range events {
+		f.applyOne(ev, dirty)
+	}
+	f.version++
+	e := f.p.cur.Load()
+	if e == nil || len(dirty) == 0 {
+		return nil
+	}
+	return f.writeDirty(ctx, e, dirty)
+}
+
+// dirtySet lists the keys of one org's fact sections to rewrite.
+type dirtySet struct {
+	newOrg                                                    bool
+	people, units, posts, holdings, holders, conflicts, funds map[string]bool
+	leadership                                                bool
+}
+
+func (d *dirtySet) mark(section *map[string]bool, key string) {
+	if *section == nil {
+		*section = map[string]bool{}
+	}
+	(*section)[key] = true
+}
+
+func (f *Facts) applyOne(ev FactEvent, dirty map[string]*dirtySet) {
+	org, coll, id, ok := splitName(ev.Name)
+	if !ok {
+		return
+	}
+	o := f.orgs[org]
+	var d *dirtySet
+	if dirty != nil {
+		if d = dirty[org]; d == nil {
+			d = &dirtySet{}
+			dirty[org] = d
+		}
+	} else {
+		d = &dirtySet{} // a reset rewrites everything anyway
+	}
+	if o == nil {
+		if ev.Delete {
+			return
+		}
+		o = newOrgFacts()
+		f.orgs[org] = o
+		d.newOrg = true
+	}
+	switch coll {
+	case "people":
+		if ev.Delete {
+			delete(o.people, id)
+		} else if p, ok := ev.Resource.(*registryv1.Person); ok {
+			o.people[id] = p
+		}
+		d.mark(&d.people, id)
+	case "units":
+		prev := o.units[id]
+		if ev.Delete {
+			delete(o.units, id)
+		} else if u, ok := ev.Resource.(*registryv1.Unit); ok {
+			o.units[id] = u
+		}
+		d.mark(&d.units, id)
+		if (prev != nil && prev.Kind == registryv1.UnitKind_UNIT_KIND_LEADERSHIP) || (o.units[id] != nil && o.units[id].Kind == registryv1.UnitKind_UNIT_KIND_LEADERSHIP) {
+			d.leadership = true
+		}
+	case "posts":
+		if prev := o.posts[id]; prev != nil {
+			for _, fund := range prev.ManagedFunds {
+				d.mark(&d.funds, fund)
+				removeFrom(o.postsByFnd, fund, id)
+			}
+		}
+		if ev.Delete {
+			delete(o.posts, id)
+		} else if p, ok := ev.Resource.(*registryv1.Post); ok {
+			o.posts[id] = p
+			for _, fund := range p.ManagedFunds {
+				d.mark(&d.funds, fund)
+				addTo(o.postsByFnd, fund, id, true)
+			}
+		}
+		d.mark(&d.posts, id)
+		d.leadership = true
+	case "assignments":
+		if prev := o.assignments[id]; prev != nil {
+			d.mark(&d.holdings, lastSeg(prev.Person))
+			d.mark(&d.holders, lastSeg(prev.Post))
+			removeFrom(o.byPerson, lastSeg(prev.Person), id)
+			removeFrom(o.byPost, lastSeg(prev.Post), id)
+		}
+		if ev.Delete {
+			delete(o.assignments, id)
+		} else if a, ok := ev.Resource.(*registryv1.Assignment); ok {
+			o.assignments[id] = a
+			d.mark(&d.holdings, lastSeg(a.Person))
+			d.mark(&d.holders, lastSeg(a.Post))
+			addTo(o.byPerson, lastSeg(a.Person), id, a)
+			addTo(o.byPost, lastSeg(a.Post), id, a)
+		}
+		d.leadership = true
+	case "conflictDeclarations":
+		if prev := o.conflicts[id]; prev != nil {
+			d.mark(&d.conflicts, lastSeg(prev.Person))
+			removeFrom(o.cByPerson, lastSeg(prev.Person), id)
+		}
+		if ev.Delete {
+			delete(o.conflicts, id)
+		} else if c, ok := ev.Resource.(*registryv1.ConflictDeclaration); ok {
+			o.conflicts[id] = c
+			d.mark(&d.conflicts, lastSeg(c.Person))
+			addTo(o.cByPerson, lastSeg(c.Person), id, c)
+		}
+	}
+}
+
+// --- AST building ---
+
+func sterm(s string) *ast.Term { return ast.StringTerm(s) }
+
+func personAST(p *registryv1.Person) *ast.Term {
+	return ast.ObjectTerm(
+		ast.Item(sterm("unit"), sterm(lastSeg(p.Unit))),
+		ast.Item(sterm("inactive"), ast.BooleanTerm(p.Inactive)),
+	)
+}
+
+func unitAST(u *registryv1.Unit) *ast.Term {
+	return ast.ObjectTerm(
+		ast.Item(sterm("kind"), sterm(u.Kind.String())),
+		ast.Item(sterm("parent"), sterm(lastSeg(u.Parent))),
+	)
+}
+
+func postAST(p *registryv1.Post) *ast.Term {
+	funds := make([]*ast.Term, len(p.ManagedFunds))
+	for i, fd := range p.ManagedFunds {
+		funds[i] = sterm(fd)
+	}
+	return ast.ObjectTerm(
+		ast.Item(sterm("unit"), sterm(lastSeg(p.Unit))),
+		ast.Item(sterm("rank_level"), ast.IntNumberTerm(int(p.Rank))),
+		ast.Item(sterm("key_post"), ast.BooleanTerm(p.KeyPost)),
+		ast.Item(sterm("rotation_months"), ast.IntNumberTerm(int(p.RotationPeriodMonths))),
+		ast.Item(sterm("managed_funds"), ast.ArrayTerm(funds...)),
+	)
+}
+
+func abLetter(r registryv1.AbRole) string {
+	switch r {
+	case registryv1.AbRole_AB_ROLE_A:
+		return "A"
+	case registryv1.AbRole_AB_ROLE_B:
+		return "B"
+	}
+	return ""
+}
+
+// holdingsAST lists a person's assignments (past ones included), by start date.
+func (o *orgFacts) holdingsAST(person string) *ast.Term {
+	as := valuesOf(o.byPerson[person])
+	sortAssignments(as)
+	items := make([]*ast.Term, len(as))
+	for i, a := range as {
+		items[i] = ast.ObjectTerm(
+			ast.Item(sterm("post"), sterm(lastSeg(a.Post))), ast.Item(sterm("ab_role"), sterm(abLetter(a.AbRole))),
+			ast.Item(sterm("start"), sterm(a.StartDate)), ast.Item(sterm("end"), sterm(a.EndDate)),
+		)
+	}
+	return ast.ArrayTerm(items...)
+}
+
+func (o *orgFacts) holdersAST(post string) *ast.Term {
+	as := valuesOf(o.byPost[post])
+	sortAssignments(as)
+	items := make([]*ast.Term, len(as))
+	for i, a := range as {
+		items[i] = ast.ObjectTerm(
+			ast.Item(sterm("person"), sterm(lastSeg(a.Person))), ast.Item(sterm("ab_role"), sterm(abLetter(a.AbRole))),
+			ast.Item(sterm("start"), sterm(a.StartDate)), ast.Item(sterm("end"), sterm(a.EndDate)),
+		)
+	}
+	return ast.ArrayTerm(items...)
+}
+
+func sortAssignments(as []*registryv1.Assignment) {
+	sort.Slice(as, func(i, j int) bool {
+		if as[i].StartDate != as[j].StartDate {
+			return as[i].StartDate < as[j].StartDate
+		}
+		return as[i].Name < as[j].Name
+	})
+}
+
+func (o *orgFacts) conflictsAST(person string) *ast.Term {
+	cs := valuesOf(o.cByPerson[person])
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	items := make([]*ast.Term, len(cs))
+	for i, c := range cs {
+		items[i] = ast.ObjectTerm(
+			ast.Item(sterm("name"), sterm(c.CounterpartyName)), ast.Item(sterm("code"), sterm(c.CounterpartyCode)),
+			ast.Item(sterm("relation"), sterm(c.Relation.String())),
+			ast.Item(sterm("from"), sterm(c.ValidFrom)), ast.Item(sterm("until"), sterm(c.ValidUntil)),
+		)
+	}
+	return ast.ArrayTerm(items...)
+}
+
+func (o *orgFacts) fundManagersAST(fund string) *ast.Term {
+	posts := make([]string, 0, len(o.postsByFnd[fund]))
+	for id := range o.postsByFnd[fund] {
+		posts = append(posts, id)
+	}
+	sort.Strings(posts)
+	items := make([]*ast.Term, len(posts))
+	for i, p := range posts {
+		items[i] = sterm(p)
+	}
+	return ast.ArrayTerm(items...)
+}
+
+// leadershipAST: people holding, today, a post of a leadership unit.
+func (o *orgFacts) leadershipAST(today string) *ast.Term {
+	obj := ast.NewObject()
+	for _, a := range o.assignments {
+		post := o.posts[lastSeg(a.Post)]
+		if post == nil || a.StartDate > today || (a.EndDate != "" && a.EndDate < today) {
+			continue
+		}
+		if u := o.units[lastSeg(post.Unit)]; u != nil && u.Kind == registryv1.UnitKind_UNIT_KIND_LEADERSHIP {
+			obj.Insert(sterm(lastSeg(a.Person)), ast.BooleanTerm(true))
+		}
+	}
+	return ast.NewTerm(obj)
+}
+
+// orgAST is the whole fact document of one org.
+func (o *orgFacts) orgAST(today string) *ast.Term {
+	people, units, posts := ast.NewObject(), ast.NewObject(), ast.NewObject()
+	holdings, holders, conflicts, funds := ast.NewObject(), ast.NewObject(), ast.NewObject(), ast.NewObject()
+	for id, p := range o.people {
+		people.Insert(sterm(id), personAST(p))
+	}
+	for id, u := range o.units {
+		units.Insert(sterm(id), unitAST(u))
+	}
+	for id, p := range o.posts {
+		posts.Insert(sterm(id), postAST(p))
+	}
+	for p := range o.byPerson {
+		holdings.Insert(sterm(p), o.holdingsAST(p))
+	}
+	for p := range o.byPost {
+		holders.Insert(sterm(p), o.holdersAST(p))
+	}
+	for p := range o.cByPerson {
+		conflicts.Insert(sterm(p), o.conflictsAST(p))
+	}
+	for fd := range o.postsByFnd {
+		funds.Insert(sterm(fd), o.fundManagersAST(fd))
+	}
+	return ast.ObjectTerm(
+		ast.Item(sterm("people"), ast.NewTerm(people)), ast.Item(sterm("units"), ast.NewTerm(units)),
+		ast.Item(sterm("posts"), ast.NewTerm(posts)), ast.Item(sterm("holdings"), ast.NewTerm(holdings)),
+		ast.Item(sterm("holders"), ast.NewTerm(holders)), ast.Item(sterm("conflicts"), ast.NewTerm(conflicts)),
+		ast.Item(sterm("fund_managers"), ast.NewTerm(funds)), ast.Item(sterm("leadership"), o.leadershipAST(today)),
+	)
+}
+
+// document is data.facts: {"orgs": {org: {...}}}.
+func (f *Facts) document() ast.Value {
+	today := f.Today()
+	orgs := ast.NewObject()
+	for org, o := range f.orgs {
+		orgs.Insert(sterm(org), o.orgAST(today))
+	}
+	return ast.NewObject(ast.Item(sterm("orgs"), ast.NewTerm(orgs)))
+}
+
+// --- store writes ---
+
+func factsPath(parts ...string) storage.Path { return append(storage.Path{"facts", "orgs"}, parts...) }
+
+// writeAll replaces data.facts in e's store.
+func (f *Facts) writeAll(ctx context.Context, e *engine) error {
+	return storage.WriteOne(ctx, e.store, storage.ReplaceOp, storage.Path{"facts"}, f.document())
+}
+
+func (f *Facts) writeDirty(ctx context.Context, e *engine, dirty map[string]*dirtySet) error {
+	txn, err := e.store.NewTransaction(ctx, storage.WriteParams)
+	if err != nil {
+		return err
+	}
+	today := f.Today()
+	put := func(path storage.Path, v *ast.Term) error {
+		return e.store.Write(ctx, txn, storage.AddOp, path, v.Value)
+	}
+	del := func(path storage.Path) error {
+		if err := e.store.Write(ctx, txn, storage.RemoveOp, path, nil); err != nil && !storage.IsNotFound(err) {
+			return err
+		}
+		return nil
+	}
+	section := func(org, name string, keys map[string]bool, present func(string) bool, build func(string) *ast.Term) error {
+		for k := range keys {
+			var err error
+			if present(k) {
+				err = put(factsPath(org, name, k), build(k))
+			} else {
+				err = del(factsPath(org, name, k))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for org, d := range dirty {
+		o := f.orgs[org]
+		if o == nil {
+			if err := del(factsPath(org)); err != nil {
+				e.store.Abort(ctx, txn)
+				return err
+			}
+			continue
+		}
+		if d.newOrg {
+			if err := put(factsPath(org), o.orgAST(today)); err != nil {
+				e.store.Abort(ctx, txn)
+				return err
+			}
+			continue
+		}
+		err := errors.Join(
+			section(org, "people", d.people, func(k string) bool { return o.people[k] != nil }, func(k string) *ast.Term { return personAST(o.people[k]) }),
+			section(org, "units", d.units, func(k string) bool { return o.units[k] != nil }, func(k string) *ast.Term { return unitAST(o.units[k]) }),
+			section(org, "posts", d.posts, func(k string) bool { return o.posts[k] != nil }, func(k string) *ast.Term { return postAST(o.posts[k]) }),
+			section(org, "holdings", d.holdings, func(string) bool { return true }, o.holdingsAST),
+			section(org, "holders", d.holders, func(string) bool { return true }, o.holdersAST),
+			section(org, "conflicts", d.conflicts, func(string) bool { return true }, o.conflictsAST),
+			section(org, "fund_managers", d.funds, func(string) bool { return true }, o.fundManagersAST),
+		)
+		if err == nil && d.leadership {
+			err = put(factsPath(org, "leadership"), o.leadershipAST(today))
+		}
+		if err != nil {
+			e.store.Abort(ctx, txn)
+			return err
+		}
+	}
+	return e.store.Commit(ctx, txn)
+}
+
+// buildEngine compiles set with the current facts.
+func (f *Facts) buildEngine(ctx context.Context, set *Set) (*engine, error) {
+	f.mu.Lock()
+	doc, version := f.document(), f.version
+	f.mu.Unlock()
+	e, err := build(ctx, set, doc)
+	if err != nil {
+		return nil, err
+	}
+	e.factsVersion = version
+	return e, nil
+}
+
+// activate makes e the active engine, first bringing its facts up to date if they
+// changed while it was being built and tested.
+func (f *Facts) activate(e *engine) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e.factsVersion != f.version {
+		_ = f.writeAll(context.Background(), e)
+	}
+	f.p.cur.Store(e)
+}
+
+// refreshIfNewDay recomputes the date-dependent facts (who is in the leadership today)
+// when the date has changed since they were computed.
+func (f *Facts) refreshIfNewDay(ctx context.Context) {
+	today := f.Today()
+	if f.day.Load().(string) == today {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.day.Load().(string) == today {
+		return
+	}
+	if e := f.p.cur.Load(); e != nil {
+		dirty := map[string]*dirtySet{}
+		for org := range f.orgs {
+			dirty[org] = &dirtySet{leadership: true}
+		}
+		_ = f.writeDirty(ctx, e, dirty)
+	}
+	f.day.Store(today)
+}
+
+func valuesOf[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
