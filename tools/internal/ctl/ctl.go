@@ -50,6 +50,7 @@ func New() *cobra.Command {
 	pf.StringVar(&o.dataDir, "data", envOr("FENQUAN_DATA", ".fenquan"), "data folder of `fenquan up` (development token and key)")
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "deadline of each call")
 	root.AddCommand(applyCommand(o), getCommand(o), diagramCommand(o), devCommand(o))
+	root.AddCommand(policyCommand(o))
 	return root
 }
 

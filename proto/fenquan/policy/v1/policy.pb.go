@@ -107,8 +107,12 @@ type PolicySet struct {
 	// How many Rego tests the set carries (all passed at proposal).
 	TestCount int32 `protobuf:"varint,12,opt,name=test_count,json=testCount,proto3" json:"test_count,omitempty"`
 	// Files that differ from the set active when this one was proposed.
-	ChangedFiles  []string `protobuf:"bytes,13,rep,name=changed_files,json=changedFiles,proto3" json:"changed_files,omitempty"`
-	Etag          string   `protobuf:"bytes,20,opt,name=etag,proto3" json:"etag,omitempty"`
+	ChangedFiles []string `protobuf:"bytes,13,rep,name=changed_files,json=changedFiles,proto3" json:"changed_files,omitempty"`
+	// The set that was active when this one was proposed ("policySets/{id}", or the embedded
+	// default's revision). Approval refuses a proposal whose base is no longer active, so
+	// approving it can never silently undo a set activated in between.
+	Base          string `protobuf:"bytes,14,opt,name=base,proto3" json:"base,omitempty"`
+	Etag          string `protobuf:"bytes,20,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +236,13 @@ func (x *PolicySet) GetChangedFiles() []string {
 		return x.ChangedFiles
 	}
 	return nil
+}
+
+func (x *PolicySet) GetBase() string {
+	if x != nil {
+		return x.Base
+	}
+	return ""
 }
 
 func (x *PolicySet) GetEtag() string {
@@ -907,7 +918,7 @@ var File_fenquan_policy_v1_policy_proto protoreflect.FileDescriptor
 
 const file_fenquan_policy_v1_policy_proto_rawDesc = "" +
 	"\n" +
-	"\x1efenquan/policy/v1/policy.proto\x12\x11fenquan.policy.v1\x1a\x1bbuf/validate/validate.proto\x1a fenquan/api/v1/annotations.proto\x1a\"fenquan/api/v1/policy_denial.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xcc\x05\n" +
+	"\x1efenquan/policy/v1/policy.proto\x12\x11fenquan.policy.v1\x1a\x1bbuf/validate/validate.proto\x1a fenquan/api/v1/annotations.proto\x1a\"fenquan/api/v1/policy_denial.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xe0\x05\n" +
 	"\tPolicySet\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x128\n" +
 	"\x05state\x18\x02 \x01(\x0e2\".fenquan.policy.v1.PolicySet.StateR\x05state\x12=\n" +
@@ -927,6 +938,7 @@ const file_fenquan_policy_v1_policy_proto_rawDesc = "" +
 	"\n" +
 	"test_count\x18\f \x01(\x05R\ttestCount\x12#\n" +
 	"\rchanged_files\x18\r \x03(\tR\fchangedFiles\x12\x12\n" +
+	"\x04base\x18\x0e \x01(\tR\x04base\x12\x12\n" +
 	"\x04etag\x18\x14 \x01(\tR\x04etag\x1a8\n" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +

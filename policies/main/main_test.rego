@@ -1,0 +1,187 @@
+package fenquan.main_test
+
+import data.fenquan.fixtures as fx
+import data.fenquan.main
+
+decide(inp) := d if {
+	d := main.decision with input as inp with data.facts as fx.facts
+}
+
+rules(inp) := [v.rule | some v in decide(inp).violations]
+
+# --- allowed decisions, one per action
+
+test_allows_clean_actions if {
+	every inp in [
+		fx.create, fx.claim, fx.sign, fx.sign_last,
+		fx.sign_chain("sun-li", "zgsh", array.slice(fx.chain_signatures, 0, 1)),
+		fx.sign_chain("wu-gang", "cz", array.slice(fx.chain_signatures, 0, 3)),
+		fx.approval("approval.reject", "zhou-min", "fgcz"),
+		fx.approval("approval.return", "wu-gang", "cz"),
+		object.union(fx.approval("approval.delegate", "liu-fang", "bfbl"), {"delegation": {"delegate": "gao-yan", "from": "2026-11-21", "until": "2026-11-28"}}),
+		fx.vote("zhou-jianguo"),
+		fx.close(object.union(fx.meeting, {"votes": {p: "yes" | some p in fx.members}})),
+		fx.api("wang-jing", "registry.catalog.write", ["catalog-admin"], []),
+		fx.platform_api("root-op", "registry.orgs.delete", ["platform-admin"]),
+	] {
+		decide(inp) == {"allowed": true, "violations": [], "output": {}}
+	}
+}
+
+test_allows_penalty_decision_in_tier if {
+	# wu-gang (处长) decides a penalty of 300000 元 for a repeated offence (严重 tier).
+	decide(fx.decide(fx.penalty(["repeated"], 300000))).allowed
+}
+
+test_large_amount_allowed_after_collective_decision if {
+	inp := object.union(fx.sign_last, {"case": {"amount": 8000000, "collective": {"passed": true, "payload_version": 3}}})
+	decide(inp).allowed
+}
+
+# --- deny by default
+
+test_empty_input_denies if {
+	d := decide({})
+	d.allowed == false
+	rules({}) == ["input.unknown_action"]
+	d.output == {}
+}
+
+test_unknown_action_denies if {
+	d := decide(object.union(fx.sign, {"action": "approval.force"}))
+	d.allowed == false
+	rules(object.union(fx.sign, {"action": "approval.force"})) == ["input.unknown_action"]
+}
+
+test_missing_field_denies if {
+	inp := json.remove(fx.sign, ["case/applicant"])
+	d := decide(inp)
+	d.allowed == false
+	"input.missing_field" in rules(inp)
+}
+
+test_unexpected_field_denies if {
+	inp := object.union(fx.sign, {"skip_checks": true})
+	decide(inp).allowed == false
+	rules(inp) == ["input.unexpected_field"]
+}
+
+test_decision_has_exact_shape if {
+	d := decide(object.union(fx.sign, {"actor": fx.actor("qian-hao")}))
+	object.keys(d) == {"allowed", "violations", "output"}
+	every v in d.violations {
+		object.keys(v) == {"rule", "zh", "en", "basis", "legal_basis"}
+		v.legal_basis == "《中华人民共和国预算法》第五十三条"
+		v.basis != ""
+	}
+}
+
+# --- violations from several packages, sorted by rule then English message
+
+test_violations_sorted_and_merged if {
+	# feng-yu (applicant) signs the 拨付办理 step of a 大额 case he does not hold.
+	inp := object.union(fx.sign_last, {"actor": fx.actor("feng-yu"), "case": {"amount": 6000000}})
+	rs := rules(inp)
+	rs == sort(rs)
+	"sod.self_approval" in rs
+	"signoff.not_holder" in rs
+	"signoff.collective_required" in rs
+	d := decide(inp)
+	ens := [v.en | some v in d.violations; v.rule == "signoff.not_holder"]
+	ens == sort(ens)
+}
+
+# --- each action meets only its packages
+
+test_create_meets_only_sod_and_input if {
+	# On create, the applicant is not checked as a holder of the step and no band applies.
+	inp := object.union(fx.create, {"actor": fx.actor("nobody"), "case": {"amount": 90000000}})
+	decide(inp).allowed
+}
+
+test_sign_meets_discretion if {
+	"discretion.out_of_range" in rules(fx.decide(fx.penalty(["repeated"], 1)))
+}
+
+test_meeting_actions_meet_collective_only if {
+	# The voter holds no step post: signoff rules do not apply to a vote.
+	decide(fx.vote("deng-yi")).allowed
+}
+
+# --- risk.grade carries the grade in output
+
+test_risk_grade_output if {
+	d := decide(fx.risk(4, 5, {"importance": 5, "discretion": 4, "frequency": 3}, {"major_impact": false, "unlimited_discretion": false, "past_case": true}))
+	d.allowed
+	d.violations == []
+	d.output.grade == "HIGH"
+	d.output.grade_zh == "高"
+	d.output.level == "一级"
+	d.output.score == 20
+	d.output.forced_by == ["past_case"]
+	d.output.owner_rank_level == 6
+	d.output.watchers == ["discipline"]
+	d.output.matrix_version == "2026-1"
+}
+
+test_risk_grade_out_of_scale_denies_without_output if {
+	d := decide(fx.risk(6, 5, fx.low_factors, fx.no_force))
+	d.allowed == false
+	d.output == {}
+	[v.rule | some v in d.violations] == ["grading.out_of_scale"]
+}
+
+test_output_empty_for_other_actions if {
+	decide(fx.sign).output == {}
+}
+
+# --- the scopes in data are consistent (a typo would silently switch a rule off)
+
+packages := {
+	"api": data.api, "sod": data.sod, "signoff": data.signoff,
+	"collective": data.collective, "discretion": data.discretion, "grading": data.grading,
+}
+
+test_package_actions_are_known_actions if {
+	every _, pkg in packages {
+		every action in pkg.actions {
+			data.input.actions[action]
+		}
+	}
+}
+
+test_rule_actions_within_package_actions if {
+	every _, pkg in packages {
+		every _, actions in object.get(pkg, "rule_actions", {}) {
+			every action in actions {
+				action in pkg.actions
+			}
+		}
+	}
+}
+
+# --- mistyped inputs deny with violations, never with an evaluation error (the PDP
+# evaluates with strict builtin errors; the Go test runs these tests the same way)
+
+test_mistyped_inputs_deny if {
+	every inp in [
+		object.union(fx.sign, {"case": {"emergency": {"active": true, "justification": null}}}),
+		object.union(fx.sign, {"case": {"amount": "6000000"}, "step": {"payment": true}}),
+		object.union(fx.sign, {"case": {"payee": "某某建设有限公司"}}),
+		object.union(fx.sign, {"case": {"signatures": "none"}}),
+		object.union(fx.api("wang-jing", "audit.read", ["auditor"], []), {"permission": 42}),
+		fx.risk("3", 3, fx.low_factors, fx.no_force),
+		fx.risk(3, 3, object.union(fx.low_factors, {"importance": "high"}), fx.no_force),
+		fx.decide(fx.penalty("repeated", "a lot")),
+		fx.close(object.union(fx.meeting, {"votes": "all yes"})),
+	] {
+		d := decide(inp)
+		d.allowed == false
+		count(d.violations) > 0
+	}
+}
+
+test_mistyped_payee_code_is_not_an_error if {
+	inp := object.union(fx.sign, {"case": {"payee": {"name": "武汉某某科技有限公司", "code": 91420100}}})
+	decide(inp).allowed
+}

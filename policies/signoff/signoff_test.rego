@@ -1,0 +1,266 @@
+package fenquan.signoff_test
+
+import data.fenquan.fixtures as fx
+import data.fenquan.signoff
+
+deny_set(inp) := d if {
+	d := signoff.deny with input as inp with data.facts as fx.facts
+}
+
+ids(inp) := {v.rule | some v in deny_set(inp)}
+
+mentions(inp, rule, words) if {
+	some v in deny_set(inp)
+	v.rule == rule
+	some m in [v.zh, v.en]
+	every w in words {
+		contains(m, w)
+	}
+}
+
+signed(n) := array.slice(fx.chain_signatures, 0, n)
+
+test_base_inputs_clean if {
+	count(ids(fx.sign)) == 0
+	count(ids(fx.sign_last)) == 0
+	count(ids(fx.claim)) == 0
+	count(ids(fx.sign_chain("sun-li", "zgsh", signed(1)))) == 0
+	count(ids(fx.sign_chain("zhou-min", "fgcz", signed(2)))) == 0
+	count(ids(fx.sign_chain("wu-gang", "cz", signed(3)))) == 0
+}
+
+# --- signoff.not_holder
+
+test_not_holder_denies_past_holder if {
+	# qian-hao left 支付审核岗 on 2019-02-28.
+	inp := object.union(fx.sign, {"actor": fx.actor("qian-hao")})
+	"signoff.not_holder" in ids(inp)
+	mentions(inp, "signoff.not_holder", ["qian-hao", "gkc-zfsh", "zfsh", "2026-11-21"])
+}
+
+test_not_holder_denies_future_holder if {
+	# tang-jie starts on 2026-12-01.
+	"signoff.not_holder" in ids(object.union(fx.sign, {"actor": fx.actor("tang-jie")}))
+}
+
+test_not_holder_allows_first_day if {
+	not "signoff.not_holder" in ids(object.union(fx.sign, {"actor": fx.actor("tang-jie"), "today": "2026-12-01"}))
+}
+
+test_not_holder_denies_inactive_person if {
+	"signoff.not_holder" in ids(object.union(fx.sign, {"actor": fx.actor("ma-lin")}))
+}
+
+test_not_holder_denies_unknown_person if {
+	"signoff.not_holder" in ids(object.union(fx.sign, {"actor": fx.actor("nobody")}))
+}
+
+test_not_holder_denies_wrong_rank if {
+	# The 处长 wu-gang does not hold a 分管处长 post: rank steps match the rank exactly.
+	inp := fx.sign_chain("wu-gang", "fgcz", signed(2))
+	"signoff.not_holder" in ids(inp)
+	mentions(inp, "signoff.not_holder", ["wu-gang", "gkc", "分管处长"])
+}
+
+test_not_holder_denies_rank_in_other_unit if {
+	# lin-tao is 分管处长 of 预算处 (ysc), not of 国库处 (gkc).
+	"signoff.not_holder" in ids(fx.sign_chain("lin-tao", "fgcz", signed(2)))
+}
+
+test_not_holder_allows_rank_holder if {
+	not "signoff.not_holder" in ids(fx.sign_chain("zhou-min", "fgcz", signed(2)))
+}
+
+test_not_holder_allows_delegate_of_holder if {
+	# he-wen acts for the 处长 wu-gang: the principal's posts count.
+	inp := fx.sign_chain("he-wen", "cz", signed(3))
+	"signoff.not_holder" in ids(inp)
+	delegated := object.union(inp, {"actor": fx.delegate("he-wen", "wu-gang")})
+	not "signoff.not_holder" in ids(delegated)
+}
+
+test_not_holder_denies_delegate_of_non_holder if {
+	inp := object.union(fx.sign_chain("he-wen", "cz", signed(3)), {"actor": fx.delegate("he-wen", "liu-fang")})
+	mentions(inp, "signoff.not_holder", ["liu-fang"])
+}
+
+test_not_holder_denies_step_without_actor if {
+	inp := object.union(fx.sign, {"step": {"post": "", "rank_level": 0}})
+	"signoff.not_holder" in ids(inp)
+}
+
+test_not_holder_on_claim if {
+	"signoff.not_holder" in ids(object.union(fx.claim, {"actor": fx.actor("qian-hao")}))
+}
+
+# --- signoff.level_skipped
+
+test_level_skipped_denies_missing_level if {
+	# The 处长 signs with no 分管处长 signature.
+	inp := fx.sign_chain("wu-gang", "cz", signed(2))
+	"signoff.level_skipped" in ids(inp)
+	mentions(inp, "signoff.level_skipped", ["c-0001", "分管处长", "处长", "cz"])
+}
+
+test_level_skipped_denies_each_level if {
+	inp := fx.sign_chain("wu-gang", "cz", signed(1))
+	count([v | some v in deny_set(inp); v.rule == "signoff.level_skipped"]) == 2
+}
+
+test_level_skipped_allows_full_chain if {
+	not "signoff.level_skipped" in ids(fx.sign_chain("wu-gang", "cz", signed(3)))
+}
+
+test_level_skipped_ignores_levels_off_the_path if {
+	# A case under 50万 ends at the 分管处长: its path has no level 4.
+	inp := object.union(fx.sign_chain("zhou-min", "fgcz", signed(2)), {"case": {"path_rank_levels": [1, 2, 3]}})
+	not "signoff.level_skipped" in ids(inp)
+	skipped := object.union(fx.sign_chain("zhou-min", "fgcz", signed(1)), {"case": {"path_rank_levels": [1, 3]}})
+	not "signoff.level_skipped" in ids(skipped)
+}
+
+test_level_skipped_uses_post_rank if {
+	# A post-bound step takes its rank from the post (gkc-zgzr is rank 2).
+	inp := object.union(fx.sign_chain("sun-li", "zgsh", []), {"step": {"post": "gkc-zgzr", "rank_level": 0}})
+	"signoff.level_skipped" in ids(inp)
+}
+
+# --- signoff.amount_band
+
+# A case completing at the 分管处长 (path 1-2-3).
+complete_at_fgcz(amount) := object.union(
+	fx.sign_chain("zhou-min", "fgcz", signed(2)),
+	{"case": {"amount": amount, "path_rank_levels": [1, 2, 3]}, "step": {"last": true}},
+)
+
+test_amount_band_allows_below_500000_at_level_3 if {
+	not "signoff.amount_band" in ids(complete_at_fgcz(499999.99))
+}
+
+test_amount_band_denies_500000_at_level_3 if {
+	inp := complete_at_fgcz(500000)
+	"signoff.amount_band" in ids(inp)
+	mentions(inp, "signoff.amount_band", ["c-0001", "500000", "处长", "分管处长", "fgcz"])
+}
+
+test_amount_band_denies_decimal_amount_text if {
+	mentions(complete_at_fgcz(612345.5), "signoff.amount_band", ["612345.50"])
+}
+
+test_amount_band_allows_director_completion if {
+	inp := object.union(fx.sign_chain("wu-gang", "cz", signed(3)), {"case": {"amount": 4999999}, "step": {"last": true}})
+	not "signoff.amount_band" in ids(inp)
+}
+
+test_amount_band_counts_earlier_signatures if {
+	# Completed by a rank-1 post after the 处长 signed: the chain reached 4.
+	not "signoff.amount_band" in ids(fx.sign_last)
+	low := object.union(fx.sign_last, {"case": {"signatures": [fx.sig("zcjh", "feng-yu", 1), fx.sig("zgsh", "sun-li", 2), fx.sig("zfsh", "he-wen", 1)]}})
+	"signoff.amount_band" in ids(low)
+}
+
+test_amount_band_open_band if {
+	inp := object.union(complete_at_fgcz(9000000), {"case": {"collective": {"passed": true, "payload_version": 3}}})
+	"signoff.amount_band" in ids(inp)
+}
+
+test_amount_band_ignores_cases_without_money if {
+	not "signoff.amount_band" in ids(complete_at_fgcz(0))
+}
+
+test_amount_band_only_on_completion if {
+	not "signoff.amount_band" in ids(object.union(complete_at_fgcz(600000), {"step": {"last": false}}))
+}
+
+test_amount_band_thresholds_are_data if {
+	inp := complete_at_fgcz(600000)
+	d := signoff.deny with input as inp with data.facts as fx.facts
+		with data.signoff.bands as [{"from": 0, "below": 1000000, "rank_level": 3}, {"from": 1000000, "rank_level": 4}]
+	not "signoff.amount_band" in {v.rule | some v in d}
+}
+
+# --- signoff.collective_required
+
+large(amount, collective) := object.union(fx.sign_last, {"case": {"amount": amount, "collective": collective}})
+
+test_collective_required_denies_at_threshold if {
+	inp := large(5000000, {"passed": false, "payload_version": 0})
+	"signoff.collective_required" in ids(inp)
+	mentions(inp, "signoff.collective_required", ["c-0001", "5000000", "集体决策未通过", "bfbl"])
+}
+
+test_collective_required_allows_below_threshold if {
+	not "signoff.collective_required" in ids(large(4999999.99, {"passed": false, "payload_version": 0}))
+}
+
+test_collective_required_allows_bound_decision if {
+	not "signoff.collective_required" in ids(large(8000000, {"passed": true, "payload_version": 3}))
+}
+
+test_collective_required_denies_stale_decision if {
+	inp := large(8000000, {"passed": true, "payload_version": 2})
+	"signoff.collective_required" in ids(inp)
+	mentions(inp, "signoff.collective_required", ["第 2 版", "第 3 版"])
+}
+
+test_collective_required_denies_payment_step if {
+	inp := object.union(large(8000000, {"passed": false, "payload_version": 0}), {"step": {"last": false}})
+	"signoff.collective_required" in ids(inp)
+}
+
+test_collective_required_allows_approval_steps if {
+	# Before the payment, the chain may sign while the meeting is pending.
+	inp := object.union(fx.sign_chain("wu-gang", "cz", signed(3)), {"case": {"amount": 8000000}})
+	not "signoff.collective_required" in ids(inp)
+}
+
+# --- signoff.emergency_justification
+
+emergency(justification, joint) := {"case": {"emergency": {"active": true, "justification": justification, "joint_review_passed": joint}}}
+
+test_emergency_justification_denies_empty if {
+	inp := object.union(fx.sign, emergency("", true))
+	"signoff.emergency_justification" in ids(inp)
+	mentions(inp, "signoff.emergency_justification", ["c-0001", "zfsh"])
+}
+
+test_emergency_justification_denies_blank if {
+	"signoff.emergency_justification" in ids(object.union(fx.claim, emergency("  ", true)))
+}
+
+test_emergency_justification_allows_recorded if {
+	not "signoff.emergency_justification" in ids(object.union(fx.sign, emergency("防汛抢险资金紧急拨付", true)))
+}
+
+test_emergency_justification_allows_normal_channel if {
+	not "signoff.emergency_justification" in ids(fx.sign)
+}
+
+# --- signoff.emergency_joint_review
+
+test_emergency_joint_review_denies_payment if {
+	inp := object.union(fx.sign_last, emergency("防汛抢险资金紧急拨付", false))
+	"signoff.emergency_joint_review" in ids(inp)
+	mentions(inp, "signoff.emergency_joint_review", ["c-0001", "bfbl", "联合会审"])
+}
+
+test_emergency_joint_review_allows_after_review if {
+	not "signoff.emergency_joint_review" in ids(object.union(fx.sign_last, emergency("防汛抢险资金紧急拨付", true)))
+}
+
+test_emergency_joint_review_allows_non_payment_step if {
+	not "signoff.emergency_joint_review" in ids(object.union(fx.sign, emergency("防汛抢险资金紧急拨付", false)))
+}
+
+# --- the bands in data are contiguous from 0, ordered, and only the last is open-ended
+
+test_bands_are_contiguous if {
+	bands := data.signoff.bands
+	bands[0].from == 0
+	every i, b in array.slice(bands, 0, count(bands) - 1) {
+		b.below == bands[i + 1].from
+		b.from < b.below
+	}
+	not "below" in object.keys(bands[count(bands) - 1])
+	data.signoff.large_amount > 0
+}

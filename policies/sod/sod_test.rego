@@ -1,0 +1,279 @@
+package fenquan.sod_test
+
+import data.fenquan.fixtures as fx
+import data.fenquan.sod
+
+# deny_set evaluates the package's deny set for an input, on the fixture facts.
+deny_set(inp) := d if {
+	d := sod.deny with input as inp with data.facts as fx.facts
+}
+
+ids(inp) := {v.rule | some v in deny_set(inp)}
+
+messages(inp, rule) := {v.zh | some v in deny_set(inp); v.rule == rule} | {v.en | some v in deny_set(inp); v.rule == rule}
+
+# mentions holds when some message of rule names every string in words.
+mentions(inp, rule, words) if {
+	some m in messages(inp, rule)
+	every w in words {
+		contains(m, w)
+	}
+}
+
+# The base inputs of the fixtures meet no separation rule.
+test_base_inputs_clean if {
+	count(ids(fx.create)) == 0
+	count(ids(fx.sign)) == 0
+	count(ids(fx.sign_last)) == 0
+	count(ids(fx.claim)) == 0
+}
+
+# --- sod.ab_distinct
+
+test_ab_distinct_denies_same_person if {
+	inp := object.union(fx.create, {"case": {"b": "feng-yu"}})
+	"sod.ab_distinct" in ids(inp)
+	mentions(inp, "sod.ab_distinct", ["feng-yu", "c-0001"])
+}
+
+test_ab_distinct_allows_two_people if {
+	not "sod.ab_distinct" in ids(fx.create)
+}
+
+test_ab_distinct_only_on_create if {
+	# A and B are fixed when the case opens; signing does not re-check them.
+	not "sod.ab_distinct" in ids(object.union(fx.sign, {"case": {"b": "feng-yu"}}))
+}
+
+# --- sod.separated_steps
+
+test_separated_steps_denies_second_step if {
+	# he-wen signed 支付审核 (zfsh) and now does 拨付办理 (bfbl).
+	inp := object.union(fx.sign_last, {"actor": fx.actor("he-wen")})
+	"sod.separated_steps" in ids(inp)
+	mentions(inp, "sod.separated_steps", ["he-wen", "zfsh", "bfbl", "支付审核与拨付办理分离"])
+}
+
+test_separated_steps_denies_principal if {
+	# liu-fang acts for he-wen, who signed zfsh: the principal is checked too.
+	inp := object.union(fx.sign_last, {"actor": fx.delegate("liu-fang", "he-wen")})
+	"sod.separated_steps" in ids(inp)
+}
+
+test_separated_steps_denies_signature_made_for_actor if {
+	# zfsh was signed by gao-yan on behalf of liu-fang; liu-fang may not do bfbl.
+	signed := array.concat(fx.chain_signatures, [object.union(fx.sig("zfsh", "gao-yan", 1), {"on_behalf_of": "liu-fang"})])
+	inp := object.union(fx.sign_last, {"case": {"signatures": signed}})
+	"sod.separated_steps" in ids(inp)
+}
+
+test_separated_steps_denies_claim if {
+	inp := object.union(fx.sign_last, {"action": "approval.claim", "actor": fx.actor("he-wen")})
+	"sod.separated_steps" in ids(inp)
+}
+
+test_separated_steps_allows_other_person if {
+	not "sod.separated_steps" in ids(fx.sign_last)
+}
+
+test_separated_steps_allows_same_step_again if {
+	# Signing the same step again (after a payload change) is not a second step.
+	signed := array.concat(fx.chain_signatures, [fx.sig("zfsh", "he-wen", 1)])
+	not "sod.separated_steps" in ids(object.union(fx.sign, {"case": {"signatures": signed}}))
+}
+
+# --- sod.manage_handle
+
+test_manage_handle_denies_fund_manager if {
+	# zhang-wei holds 预算处指标管理岗 ysc-zbgl, which manages fund ZX-SHBZ-2026.
+	inp := object.union(fx.sign_last, {"actor": fx.actor("zhang-wei")})
+	"sod.manage_handle" in ids(inp)
+	mentions(inp, "sod.manage_handle", ["zhang-wei", "ysc-zbgl", "ZX-SHBZ-2026", "bfbl"])
+}
+
+test_manage_handle_denies_by_indicator if {
+	inp := object.union(fx.sign_last, {"actor": fx.actor("zhang-wei"), "case": {"fund": ""}})
+	mentions(inp, "sod.manage_handle", ["ZB-2026-0012"])
+}
+
+test_manage_handle_reads_the_index if {
+	# The fund_managers index (built from the posts' managed_funds) is what counts.
+	facts := json.patch(fx.facts, [{"op": "replace", "path": "/orgs/czj/fund_managers", "value": {"ZX-SHBZ-2026": ["gkc-bfbl"]}}])
+	inp := fx.sign_last
+	d := sod.deny with input as inp with data.facts as facts
+	some v in d
+	v.rule == "sod.manage_handle"
+	contains(v.zh, "liu-fang")
+}
+
+test_manage_handle_denies_principal if {
+	inp := object.union(fx.sign_last, {"actor": fx.delegate("liu-fang", "zhang-wei")})
+	"sod.manage_handle" in ids(inp)
+}
+
+test_manage_handle_allows_handler if {
+	not "sod.manage_handle" in ids(fx.sign_last)
+}
+
+test_manage_handle_allows_past_manager if {
+	# gao-yan left ysc-zbgl on 2022-12-31 and now holds the 拨付办理 post.
+	not "sod.manage_handle" in ids(object.union(fx.sign_last, {"actor": fx.actor("gao-yan")}))
+}
+
+test_manage_handle_allows_manage_step if {
+	# 审批 cz is a 管 step: the manager may sign it.
+	inp := fx.sign_chain("zhang-wei", "cz", array.slice(fx.chain_signatures, 0, 3))
+	not "sod.manage_handle" in ids(inp)
+}
+
+# --- sod.self_approval
+
+test_self_approval_denies_sign if {
+	inp := fx.sign_chain("feng-yu", "fgcz", array.slice(fx.chain_signatures, 0, 2))
+	"sod.self_approval" in ids(inp)
+	mentions(inp, "sod.self_approval", ["feng-yu", "c-0001", "fgcz", "签署"])
+}
+
+test_self_approval_denies_reject if {
+	inp := fx.approval("approval.reject", "feng-yu", "fgcz")
+	"sod.self_approval" in ids(inp)
+	mentions(inp, "sod.self_approval", ["驳回"])
+}
+
+test_self_approval_denies_return if {
+	inp := fx.approval("approval.return", "feng-yu", "fgcz")
+	"sod.self_approval" in ids(inp)
+	mentions(inp, "sod.self_approval", ["退回"])
+}
+
+test_self_approval_denies_through_delegate if {
+	inp := object.union(fx.sign, {"actor": fx.delegate("cao-yang", "feng-yu")})
+	"sod.self_approval" in ids(inp)
+}
+
+test_self_approval_allows_entry_step if {
+	not "sod.self_approval" in ids(fx.approval("approval.sign", "feng-yu", "zcjh"))
+}
+
+test_self_approval_allows_other_person if {
+	not "sod.self_approval" in ids(fx.approval("approval.reject", "zhou-min", "fgcz"))
+}
+
+# --- sod.conflict_of_interest
+
+test_conflict_denies_by_code if {
+	# sun-li declared a relative at 某某建设有限公司, code 91420100MA4K2XXXX.
+	inp := object.union(fx.sign_chain("sun-li", "zgsh", [fx.sig("zcjh", "feng-yu", 1)]), {"case": {"payee": fx.conflicted_payee}})
+	"sod.conflict_of_interest" in ids(inp)
+	mentions(inp, "sod.conflict_of_interest", ["sun-li", "某某建设有限公司", "c-0001"])
+}
+
+test_conflict_code_wins_over_name if {
+	# Same code under another name still matches; same name under another code does not.
+	renamed := {"name": "某某建设集团", "code": "91420100ma4k2xxxx ", "is_person": false}
+	inp := object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": renamed}})
+	"sod.conflict_of_interest" in ids(inp)
+	other := {"name": "某某建设有限公司", "code": "91420100MA4OTHER0", "is_person": false}
+	not "sod.conflict_of_interest" in ids(object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": other}}))
+}
+
+test_conflict_denies_by_name_without_code if {
+	nameonly := {"name": " 某某建设有限公司", "code": "", "is_person": false}
+	inp := object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": nameonly}})
+	"sod.conflict_of_interest" in ids(inp)
+}
+
+test_conflict_denies_on_create_and_reject if {
+	facts := json.patch(fx.facts, [{"op": "add", "path": "/orgs/czj/conflicts/feng-yu", "value": fx.org.conflicts["sun-li"]}])
+	inp := object.union(fx.create, {"case": {"payee": fx.conflicted_payee}})
+	d := sod.deny with input as inp with data.facts as facts
+	"sod.conflict_of_interest" in {v.rule | some v in d}
+	rej := object.union(fx.approval("approval.reject", "sun-li", "zgsh"), {"case": {"payee": fx.conflicted_payee}})
+	"sod.conflict_of_interest" in ids(rej)
+}
+
+test_conflict_allows_unrelated_payee if {
+	not "sod.conflict_of_interest" in ids(fx.sign_chain("sun-li", "zgsh", [fx.sig("zcjh", "feng-yu", 1)]))
+}
+
+test_conflict_allows_expired_declaration if {
+	# wang-qiang's declaration ended 2025-12-31.
+	inp := object.union(fx.sign, {"actor": fx.actor("wang-qiang"), "case": {"payee": fx.conflicted_payee}})
+	not "sod.conflict_of_interest" in ids(inp)
+}
+
+test_conflict_declaration_last_day_counts if {
+	# xu-hong's declaration runs until today, inclusive; names match across bracket widths.
+	payee := {"name": "某某建设有限公司(武汉)", "code": "", "is_person": false}
+	inp := object.union(fx.sign, {"actor": fx.actor("xu-hong"), "case": {"payee": payee}})
+	"sod.conflict_of_interest" in ids(inp)
+	after := object.union(inp, {"today": "2026-11-22"})
+	not "sod.conflict_of_interest" in ids(after)
+}
+
+# --- sod.delegation_separation
+
+delegation(delegate_to, step) := object.union(
+	fx.approval("approval.delegate", "liu-fang", step),
+	{"case": {"signatures": array.concat(fx.chain_signatures, [fx.sig("zfsh", "he-wen", 1)])}, "delegation": {"delegate": delegate_to, "from": "2026-11-21", "until": "2026-11-28"}},
+)
+
+test_delegation_separation_denies_separated_delegate if {
+	inp := delegation("he-wen", "bfbl")
+	"sod.delegation_separation" in ids(inp)
+	mentions(inp, "sod.delegation_separation", ["he-wen", "zfsh", "bfbl", "liu-fang"])
+}
+
+test_delegation_separation_denies_applicant if {
+	inp := delegation("feng-yu", "bfbl")
+	"sod.delegation_separation" in ids(inp)
+	mentions(inp, "sod.delegation_separation", ["feng-yu", "申请人"])
+}
+
+test_delegation_separation_allows_other_delegate if {
+	not "sod.delegation_separation" in ids(delegation("gao-yan", "bfbl"))
+}
+
+test_delegation_separation_allows_applicant_on_entry_step if {
+	not "sod.delegation_separation" in ids(delegation("feng-yu", "zcjh"))
+}
+
+# --- sod.indicator_setter
+
+test_indicator_setter_denies_approval_duty if {
+	# zhou-min set indicator ZB-2026-0012 and signs the 审批 step fgcz.
+	inp := object.union(
+		fx.sign_chain("zhou-min", "fgcz", array.slice(fx.chain_signatures, 0, 2)),
+		{"case": {"indicator_set_by": ["zhou-min"]}},
+	)
+	"sod.indicator_setter" in ids(inp)
+	mentions(inp, "sod.indicator_setter", ["zhou-min", "ZB-2026-0012", "fgcz", "审批"])
+}
+
+test_indicator_setter_denies_payment_step if {
+	inp := object.union(fx.sign_last, {"case": {"indicator_set_by": ["liu-fang"]}})
+	"sod.indicator_setter" in ids(inp)
+	mentions(inp, "sod.indicator_setter", ["支付步骤"])
+}
+
+test_indicator_setter_allows_others if {
+	not "sod.indicator_setter" in ids(fx.sign_last)
+}
+
+test_indicator_setter_allows_non_approval_duty if {
+	inp := object.union(fx.approval("approval.sign", "feng-yu", "zcjh"), {"case": {"indicator_set_by": ["feng-yu"]}})
+	not "sod.indicator_setter" in ids(inp)
+}
+
+test_indicator_setter_allows_without_indicator if {
+	inp := object.union(fx.sign_last, {"case": {"indicator": "", "indicator_set_by": ["liu-fang"]}})
+	not "sod.indicator_setter" in ids(inp)
+}
+
+# --- scope is data
+
+test_scope_comes_from_data if {
+	inp := object.union(fx.create, {"case": {"b": "feng-yu"}})
+	d := sod.deny with input as inp with data.facts as fx.facts with data.sod.rule_actions.ab_distinct as []
+	count(d) == 0
+}
