@@ -2,8 +2,10 @@ package pdp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,9 +134,9 @@ func (f *Facts) Apply(ctx context.Context, events []FactEvent) error {
 
 // dirtySet lists the keys of one org's fact sections to rewrite.
 type dirtySet struct {
-	newOrg                                                    bool
-	people, units, posts, holdings, holders, conflicts, funds map[string]bool
-	leadership                                                bool
+	newOrg                                                             bool
+	people, units, posts, holdings, holders, conflicts, funds, current map[string]bool
+	leadership                                                         bool
 }
 
 func (d *dirtySet) mark(section *map[string]bool, key string) {
@@ -175,6 +177,7 @@ func (f *Facts) applyOne(ev FactEvent, dirty map[string]*dirtySet) {
 			o.people[id] = p
 		}
 		d.mark(&d.people, id)
+		d.mark(&d.current, id)
 	case "units":
 		prev := o.units[id]
 		if ev.Delete {
@@ -203,10 +206,14 @@ func (f *Facts) applyOne(ev FactEvent, dirty map[string]*dirtySet) {
 			}
 		}
 		d.mark(&d.posts, id)
+		for _, a := range o.byPost[id] {
+			d.mark(&d.current, lastSeg(a.Person))
+		}
 		d.leadership = true
 	case "assignments":
 		if prev := o.assignments[id]; prev != nil {
 			d.mark(&d.holdings, lastSeg(prev.Person))
+			d.mark(&d.current, lastSeg(prev.Person))
 			d.mark(&d.holders, lastSeg(prev.Post))
 			removeFrom(o.byPerson, lastSeg(prev.Person), id)
 			removeFrom(o.byPost, lastSeg(prev.Post), id)
@@ -216,6 +223,7 @@ func (f *Facts) applyOne(ev FactEvent, dirty map[string]*dirtySet) {
 		} else if a, ok := ev.Resource.(*registryv1.Assignment); ok {
 			o.assignments[id] = a
 			d.mark(&d.holdings, lastSeg(a.Person))
+			d.mark(&d.current, lastSeg(a.Person))
 			d.mark(&d.holders, lastSeg(a.Post))
 			addTo(o.byPerson, lastSeg(a.Person), id, a)
 			addTo(o.byPost, lastSeg(a.Post), id, a)
@@ -341,6 +349,38 @@ func (o *orgFacts) fundManagersAST(fund string) *ast.Term {
 	return ast.ArrayTerm(items...)
 }
 
+// currentAST is what a person holds on day: the posts, the "<unit>|<rank level>" seats
+// and the funds those posts manage — the rules' one-lookup answer to "does this person
+// hold …" (nil when the person is unknown, inactive or holds nothing that day). It is
+// valid for data.facts.today only; the rules fall back to the dated holdings otherwise.
+func (o *orgFacts) currentAST(person, day string) *ast.Term {
+	p := o.people[person]
+	if p == nil || p.Inactive {
+		return nil
+	}
+	posts, seats, funds := ast.NewObject(), ast.NewObject(), ast.NewObject()
+	for _, a := range o.byPerson[person] {
+		if a.StartDate > day || (a.EndDate != "" && a.EndDate < day) {
+			continue
+		}
+		id := lastSeg(a.Post)
+		posts.Insert(sterm(id), ast.BooleanTerm(true))
+		if post := o.posts[id]; post != nil {
+			seats.Insert(sterm(lastSeg(post.Unit)+"|"+strconv.Itoa(int(post.Rank))), ast.BooleanTerm(true))
+			for _, f := range post.ManagedFunds {
+				funds.Insert(sterm(f), ast.BooleanTerm(true))
+			}
+		}
+	}
+	if posts.Len() == 0 {
+		return nil
+	}
+	return ast.ObjectTerm(
+		ast.Item(sterm("posts"), ast.NewTerm(posts)), ast.Item(sterm("seats"), ast.NewTerm(seats)),
+		ast.Item(sterm("funds"), ast.NewTerm(funds)),
+	)
+}
+
 // leadershipAST: people holding, today, a post of a leadership unit.
 func (o *orgFacts) leadershipAST(today string) *ast.Term {
 	obj := ast.NewObject()
@@ -381,11 +421,18 @@ func (o *orgFacts) orgAST(today string) *ast.Term {
 	for fd := range o.postsByFnd {
 		funds.Insert(sterm(fd), o.fundManagersAST(fd))
 	}
+	current := ast.NewObject()
+	for p := range o.byPerson {
+		if c := o.currentAST(p, today); c != nil {
+			current.Insert(sterm(p), c)
+		}
+	}
 	return ast.ObjectTerm(
 		ast.Item(sterm("people"), ast.NewTerm(people)), ast.Item(sterm("units"), ast.NewTerm(units)),
 		ast.Item(sterm("posts"), ast.NewTerm(posts)), ast.Item(sterm("holdings"), ast.NewTerm(holdings)),
 		ast.Item(sterm("holders"), ast.NewTerm(holders)), ast.Item(sterm("conflicts"), ast.NewTerm(conflicts)),
 		ast.Item(sterm("fund_managers"), ast.NewTerm(funds)), ast.Item(sterm("leadership"), o.leadershipAST(today)),
+		ast.Item(sterm("current"), ast.NewTerm(current)),
 	)
 }
 
@@ -396,7 +443,7 @@ func (f *Facts) document() ast.Value {
 	for org, o := range f.orgs {
 		orgs.Insert(sterm(org), o.orgAST(today))
 	}
-	return ast.NewObject(ast.Item(sterm("orgs"), ast.NewTerm(orgs)))
+	return ast.NewObject(ast.Item(sterm("orgs"), ast.NewTerm(orgs)), ast.Item(sterm("today"), sterm(today)))
 }
 
 // --- store writes ---
@@ -457,10 +504,12 @@ func (f *Facts) writeDirty(ctx context.Context, e *engine, dirty map[string]*dir
 			section(org, "people", d.people, func(k string) bool { return o.people[k] != nil }, func(k string) *ast.Term { return personAST(o.people[k]) }),
 			section(org, "units", d.units, func(k string) bool { return o.units[k] != nil }, func(k string) *ast.Term { return unitAST(o.units[k]) }),
 			section(org, "posts", d.posts, func(k string) bool { return o.posts[k] != nil }, func(k string) *ast.Term { return postAST(o.posts[k]) }),
-			section(org, "holdings", d.holdings, func(string) bool { return true }, o.holdingsAST),
-			section(org, "holders", d.holders, func(string) bool { return true }, o.holdersAST),
-			section(org, "conflicts", d.conflicts, func(string) bool { return true }, o.conflictsAST),
-			section(org, "fund_managers", d.funds, func(string) bool { return true }, o.fundManagersAST),
+			section(org, "holdings", d.holdings, func(k string) bool { return len(o.byPerson[k]) > 0 }, o.holdingsAST),
+			section(org, "holders", d.holders, func(k string) bool { return len(o.byPost[k]) > 0 }, o.holdersAST),
+			section(org, "conflicts", d.conflicts, func(k string) bool { return len(o.cByPerson[k]) > 0 }, o.conflictsAST),
+			section(org, "fund_managers", d.funds, func(k string) bool { return len(o.postsByFnd[k]) > 0 }, o.fundManagersAST),
+			section(org, "current", d.current, func(k string) bool { return o.currentAST(k, today) != nil },
+				func(k string) *ast.Term { return o.currentAST(k, today) }),
 		)
 		if err == nil && d.leadership {
 			err = put(factsPath(org, "leadership"), o.leadershipAST(today))
@@ -510,11 +559,8 @@ func (f *Facts) refreshIfNewDay(ctx context.Context) {
 		return
 	}
 	if e := f.p.cur.Load(); e != nil {
-		dirty := map[string]*dirtySet{}
-		for org := range f.orgs {
-			dirty[org] = &dirtySet{leadership: true}
-		}
-		_ = f.writeDirty(ctx, e, dirty)
+		// Who holds what and who leads change with the date: rewrite the whole document.
+		_ = f.writeAll(ctx, e)
 	}
 	f.day.Store(today)
 }
@@ -525,4 +571,17 @@ func valuesOf[V any](m map[string]V) []V {
 		out = append(out, v)
 	}
 	return out
+}
+
+// FactsJSON renders data.facts as JSON, for tools (the OPA server baseline of the
+// benchmark, debugging).
+func (p *PDP) FactsJSON() ([]byte, error) {
+	p.facts.mu.Lock()
+	doc := p.facts.document()
+	p.facts.mu.Unlock()
+	v, err := ast.JSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }

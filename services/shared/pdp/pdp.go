@@ -194,7 +194,11 @@ func (p *PDP) Decide(ctx context.Context, action string, input any) (Decision, e
 		d.PolicyRevision = e.set.Revision
 		p.facts.refreshIfNewDay(ctx)
 		ectx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-		rs, err := e.query.Eval(ectx, rego.EvalParsedInput(obj))
+		q := e.query
+		if e.rules != nil && e.schema.valid(obj, action) {
+			q = *e.rules
+		}
+		rs, err := q.Eval(ectx, rego.EvalParsedInput(obj))
 		cancel()
 		switch {
 		case err != nil && ctx.Err() != nil:
