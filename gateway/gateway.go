@@ -41,6 +41,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/authz"
@@ -117,6 +118,8 @@ var registrations = map[string][]registration{
 		bind(&registryv1.OrgService_ServiceDesc, registryv1.NewOrgServiceClient, registryv1.RegisterOrgServiceHandlerClient),
 		bind(&registryv1.CatalogService_ServiceDesc, registryv1.NewCatalogServiceClient, registryv1.RegisterCatalogServiceHandlerClient),
 		bind(&registryv1.PublicCatalogService_ServiceDesc, registryv1.NewPublicCatalogServiceClient, registryv1.RegisterPublicCatalogServiceHandlerClient),
+		// The policy service is served by the registry binary.
+		bind(&policyv1.PolicyService_ServiceDesc, policyv1.NewPolicyServiceClient, policyv1.RegisterPolicyServiceHandlerClient),
 	},
 }
 

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 )
@@ -166,6 +167,7 @@ func startUpstream(t *testing.T) (*grpc.ClientConn, *recorder) {
 	registryv1.RegisterOrgServiceServer(srv, orgServer{})
 	registryv1.RegisterCatalogServiceServer(srv, catalogServer{})
 	registryv1.RegisterPublicCatalogServiceServer(srv, publicServer{})
+	policyv1.RegisterPolicyServiceServer(srv, policyv1.UnimplementedPolicyServiceServer{})
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {
 		done := make(chan struct{})

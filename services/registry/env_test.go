@@ -20,8 +20,8 @@ import (
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	"github.com/fenquan/fenquan/services/shared/authz"
 	"github.com/fenquan/fenquan/services/shared/etcdtest"
+	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/server"
 )
 
@@ -57,18 +57,23 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles, err := authz.ParseRoleTable(policies.APIRoles())
+	// The real decision point with the real policy set: access goes through the api policy.
+	p := pdp.New(pdp.Config{Service: "registry-test", Logger: log})
+	def, err := pdp.EmbeddedSet(policies.FS)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Load(ctx, def); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Config{
 		Service: "registry", GRPCServices: registry.GRPCServices,
-		Logger: log, Verifier: verifier, Authorizer: roles,
+		Logger: log, Verifier: verifier, Authorizer: pdp.Authorizer{PDP: p},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := registry.New(ctx, registry.Config{Etcd: cli, KeyRoot: root, Logger: log})
+	svc, err := registry.New(ctx, registry.Config{Etcd: cli, KeyRoot: root, Logger: log, PDP: p, DefaultPolicy: def})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
+	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	"github.com/fenquan/fenquan/services/registry/policyadmin"
 	"github.com/fenquan/fenquan/services/shared/informer"
 	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/store"
@@ -21,6 +23,7 @@ var GRPCServices = []string{
 	registryv1.CatalogService_ServiceDesc.ServiceName,
 	registryv1.PublicCatalogService_ServiceDesc.ServiceName,
 	registryv1.FactsService_ServiceDesc.ServiceName,
+	policyv1.PolicyService_ServiceDesc.ServiceName,
 }
 
 // Config configures the registry.
@@ -31,9 +34,11 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// PDP, when set, is kept fed with the org facts from this registry (the decision point
-	// of the process the registry runs in).
+	// PDP is the decision point of the process: the registry keeps its org facts current,
+	// and the policy service checks sets with it.
 	PDP *pdp.PDP
+	// DefaultPolicy is the embedded policy set that serves while none is published.
+	DefaultPolicy *pdp.Set
 }
 
 // Service is a running registry: its cache is loaded and kept current until the context
@@ -41,12 +46,13 @@ type Config struct {
 type Service struct {
 	Registry *Registry
 	handler  *handler
+	policy   *policyadmin.Service
 }
 
 // New loads the registry's cache from etcd and starts following it.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.Etcd == nil || cfg.Logger == nil {
-		return nil, errors.New("registry: Etcd and Logger are required")
+	if cfg.Etcd == nil || cfg.Logger == nil || cfg.PDP == nil {
+		return nil, errors.New("registry: Etcd, Logger and PDP are required")
 	}
 	if cfg.KeyRoot == "" {
 		cfg.KeyRoot = "/fenquan"
@@ -63,10 +69,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := r.cache.Start(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.PDP != nil {
-		r.feed.feedPDP(ctx, cfg.PDP)
-	}
-	return &Service{Registry: r, handler: &handler{r: r, log: log}}, nil
+	r.feed.feedPDP(ctx, cfg.PDP)
+	policy := policyadmin.New(policyadmin.Config{Etcd: cfg.Etcd, KeyRoot: cfg.KeyRoot, PDP: cfg.PDP, Default: cfg.DefaultPolicy, Logger: log, Now: cfg.Now})
+	return &Service{Registry: r, handler: &handler{r: r, log: log}, policy: policy}, nil
 }
 
 // Register adds the registry's gRPC services to a server.
@@ -75,4 +80,5 @@ func (s *Service) Register(gs grpc.ServiceRegistrar) {
 	registryv1.RegisterCatalogServiceServer(gs, s.handler)
 	registryv1.RegisterPublicCatalogServiceServer(gs, s.handler)
 	registryv1.RegisterFactsServiceServer(gs, s.handler)
+	s.policy.Register(gs)
 }

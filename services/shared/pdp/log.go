@@ -7,23 +7,27 @@ import (
 	"sync"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Record is one decision as logged.
 type Record struct {
-	ID             string      `json:"id"`
-	Time           time.Time   `json:"time"`
-	Service        string      `json:"service"`
-	Action         string      `json:"action"`
-	Org            string      `json:"org,omitempty"`
-	Actor          string      `json:"actor,omitempty"`
-	Resource       string      `json:"resource,omitempty"`
-	PolicyRevision string      `json:"policy_revision"`
-	InputDigest    string      `json:"input_digest"`
-	Allowed        bool        `json:"allowed"`
-	Violations     []Violation `json:"violations,omitempty"`
-	Micros         int64       `json:"micros"`
+	ID             string    `json:"id"`
+	Time           time.Time `json:"time"`
+	Service        string    `json:"service"`
+	Action         string    `json:"action"`
+	Org            string    `json:"org,omitempty"`
+	Actor          string    `json:"actor,omitempty"`
+	Resource       string    `json:"resource,omitempty"`
+	PolicyRevision string    `json:"policy_revision"`
+	InputDigest    string    `json:"input_digest"`
+	// Input is the decided input; sinks that record the digest compute it from it (off the
+	// decision path). Never serialised.
+	Input      ast.Object  `json:"-"`
+	Allowed    bool        `json:"allowed"`
+	Violations []Violation `json:"violations,omitempty"`
+	Micros     int64       `json:"micros"`
 }
 
 // DecisionLog receives every decision. Record must not block the decision: slow sinks
@@ -129,6 +133,9 @@ func (l *EtcdLog) Flush(ctx context.Context) error {
 		n := min(len(batch), 500)
 		ops := make([]clientv3.Op, 0, n)
 		for _, r := range batch[:n] {
+			if r.InputDigest == "" && r.Input != nil {
+				r.InputDigest = digest(r.Input)
+			}
 			b, _ := json.Marshal(r)
 			ops = append(ops, clientv3.OpPut(l.Prefix(r.Org)+r.ID, string(b)))
 		}

@@ -51,7 +51,17 @@ type Decision struct {
 	PolicyRevision string
 	DecisionID     string
 	Duration       time.Duration
-	InputDigest    string
+
+	input ast.Object
+}
+
+// InputDigest is the SHA-256 of the canonical input the decision was made on (computed
+// on demand: the decision log computes it off the decision path).
+func (d Decision) InputDigest() string {
+	if d.input == nil {
+		return ""
+	}
+	return digest(d.input)
 }
 
 // Rule ids of denials the PDP itself gives (not from a policy).
@@ -174,8 +184,9 @@ func (p *PDP) Load(ctx context.Context, set *Set) error {
 	return nil
 }
 
-// Decide evaluates action for input. input is an ast.Object (fastest: no conversion), or
-// any value that marshals to a JSON object. The action is set into the input. An error is
+// Decide evaluates action for input. input is an ast.Object (fastest: no conversion; do
+// not change it afterwards: the decision log reads it), or any value that marshals to a
+// JSON object. The action is set into the input. An error is
 // returned only for a malformed input or a canceled context; every other failure is a
 // denial with a violation saying why.
 func (p *PDP) Decide(ctx context.Context, action string, input any) (Decision, error) {
@@ -216,7 +227,7 @@ func (p *PDP) Decide(ctx context.Context, action string, input any) (Decision, e
 		}
 	}
 	d.Duration = time.Since(start)
-	d.InputDigest = digest(obj)
+	d.input = obj
 	result := "deny"
 	if d.Allowed {
 		result = "allow"
@@ -226,7 +237,7 @@ func (p *PDP) Decide(ctx context.Context, action string, input any) (Decision, e
 	p.cfg.Log.Record(ctx, Record{
 		ID: d.DecisionID, Time: p.cfg.Now().UTC(), Service: p.cfg.Service, Action: action,
 		Org: stringAt(obj, "org"), Actor: stringAt(obj, "actor", "person"), Resource: resourceOf(obj),
-		PolicyRevision: d.PolicyRevision, InputDigest: d.InputDigest, Allowed: d.Allowed,
+		PolicyRevision: d.PolicyRevision, Input: obj, Allowed: d.Allowed,
 		Violations: d.Violations, Micros: d.Duration.Microseconds(),
 	})
 	return d, nil

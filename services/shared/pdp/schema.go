@@ -19,10 +19,33 @@ type schema struct {
 }
 
 type actionSchema struct {
-	fields   map[string]bool
-	required map[string][]string
-	nonEmpty map[string][]string
-	types    map[string]map[string]string
+	fields map[string]bool
+	// The objects the action requires, each with its checks, compiled to terms so a
+	// decision allocates nothing to look them up.
+	objs []objCheck
+	// The source tables, for tests.
+	required, nonEmpty map[string][]string
+	types              map[string]map[string]string
+}
+
+type objCheck struct {
+	at       []*ast.Term // its place in the input
+	required []*ast.Term
+	nonEmpty []*ast.Term
+	types    []typedKey
+}
+
+type typedKey struct {
+	key  *ast.Term
+	want string
+}
+
+func terms(ss []string) []*ast.Term {
+	out := make([]*ast.Term, len(ss))
+	for i, s := range ss {
+		out[i] = ast.StringTerm(s)
+	}
+	return out
 }
 
 // compileSchema reads data.input of a set; nil when the set has none (every input then
@@ -59,6 +82,17 @@ func compileSchema(data map[string]any) *schema {
 				}
 			}
 		}
+		for path, keys := range as.required {
+			at, known := s.objects[path]
+			if !known {
+				continue // the Rego leaves such a path undefined: no check applies to it
+			}
+			oc := objCheck{at: terms(at), required: terms(keys), nonEmpty: terms(as.nonEmpty[path])}
+			for k, want := range as.types[path] {
+				oc.types = append(oc.types, typedKey{key: ast.StringTerm(k), want: want})
+			}
+			as.objs = append(as.objs, oc)
+		}
 		s.actions[name] = as
 	}
 	return s
@@ -90,9 +124,8 @@ func (s *schema) valid(in ast.Object, action string) bool {
 	if !ok {
 		return false // input.unknown_action
 	}
-	// input.unexpected_field
 	ok = true
-	in.Foreach(func(k, _ *ast.Term) {
+	in.Foreach(func(k, _ *ast.Term) { // input.unexpected_field
 		if key, isStr := k.Value.(ast.String); !isStr || !spec.fields[string(key)] {
 			ok = false
 		}
@@ -100,29 +133,18 @@ func (s *schema) valid(in ast.Object, action string) bool {
 	if !ok {
 		return false
 	}
-	// The objects the action requires, looked up once (null when absent).
-	objs := make(map[string]ast.Value, len(spec.required))
-	for path := range spec.required {
-		at, known := s.objects[path]
-		if !known {
-			continue // the Rego leaves such a path undefined: no check applies to it
+	for i := range spec.objs {
+		oc := &spec.objs[i]
+		v := get(in, oc.at)
+		if _, isNull := v.(ast.Null); isNull {
+			continue // an absent object: its parent reports it if required
 		}
-		objs[path] = get(in, at)
-	}
-	for _, v := range objs {
-		if _, isNull := v.(ast.Null); !isNull {
-			if _, isObj := v.(ast.Object); !isObj {
-				return false // a required object of another type
-			}
-		}
-	}
-	for path, keys := range spec.required {
-		o, isObj := objs[path].(ast.Object)
+		o, isObj := v.(ast.Object)
 		if !isObj {
-			continue
+			return false // a required object of another type
 		}
-		for _, k := range keys {
-			t := o.Get(ast.StringTerm(k))
+		for _, k := range oc.required {
+			t := o.Get(k)
 			if t == nil {
 				return false
 			}
@@ -130,34 +152,22 @@ func (s *schema) valid(in ast.Object, action string) bool {
 				return false
 			}
 		}
-	}
-	for path, keys := range spec.nonEmpty {
-		o, isObj := objs[path].(ast.Object)
-		if !isObj {
-			continue
-		}
-		for _, k := range keys {
-			if t := o.Get(ast.StringTerm(k)); t != nil {
-				if s, isStr := t.Value.(ast.String); isStr && s == "" {
+		for _, k := range oc.nonEmpty {
+			if t := o.Get(k); t != nil {
+				if str, isStr := t.Value.(ast.String); isStr && str == "" {
 					return false
 				}
 			}
 		}
-	}
-	for path, keys := range spec.types {
-		o, isObj := objs[path].(ast.Object)
-		if !isObj {
-			continue
-		}
-		for k, want := range keys {
-			t := o.Get(ast.StringTerm(k))
+		for _, tk := range oc.types {
+			t := o.Get(tk.key)
 			if t == nil {
 				continue
 			}
 			if _, isNull := t.Value.(ast.Null); isNull {
 				continue
 			}
-			if typeName(t.Value) != want {
+			if typeName(t.Value) != tk.want {
 				return false
 			}
 		}
@@ -166,14 +176,14 @@ func (s *schema) valid(in ast.Object, action string) bool {
 }
 
 // get is object.get(input, path, null).
-func get(in ast.Object, path []string) ast.Value {
+func get(in ast.Object, path []*ast.Term) ast.Value {
 	var v ast.Value = in
 	for _, p := range path {
 		o, ok := v.(ast.Object)
 		if !ok {
 			return ast.Null{}
 		}
-		t := o.Get(ast.StringTerm(p))
+		t := o.Get(p)
 		if t == nil {
 			return ast.Null{}
 		}

@@ -20,16 +20,26 @@ type StartOptions struct {
 	Registry *prometheus.Registry
 }
 
+// EmbeddedSet reads the policy set compiled into the binary (policies.FS), named
+// "embedded@<digest>".
+func EmbeddedSet(fsys fs.FS) (*Set, error) {
+	def, err := SetFromFS(fsys, "")
+	if err != nil {
+		return nil, err
+	}
+	def.Revision = "embedded@" + def.Digest()[:12]
+	return def, nil
+}
+
 // Start builds the PDP of a service process: it decides with the embedded default set
 // until a set is published, follows the published sets in etcd, and logs every decision
 // to the structured log and to etcd (where audit reads them). It returns once a set is
 // loaded.
 func Start(ctx context.Context, o StartOptions) (*PDP, error) {
-	def, err := SetFromFS(o.Default, "")
+	def, err := EmbeddedSet(o.Default)
 	if err != nil {
 		return nil, err
 	}
-	def.Revision = "embedded@" + def.Digest()[:12]
 	elog := NewEtcdLog(ctx, o.Etcd, o.Root, o.Logger)
 	p := New(Config{
 		Service:  o.Service,

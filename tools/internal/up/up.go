@@ -29,10 +29,10 @@ import (
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	"github.com/fenquan/fenquan/services/shared/authz"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
 	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/server"
 	"github.com/fenquan/fenquan/tools/internal/demo"
 )
@@ -61,6 +61,7 @@ type Options struct {
 type Stack struct {
 	Etcd           *etcdx.Embedded
 	Dev            *auth.DevTokens
+	PDP            *pdp.PDP
 	GatewayURL     string
 	GatewayMetrics string
 	// GRPC and Metrics map each service to its addresses.
@@ -84,13 +85,15 @@ type component struct {
 }
 
 type deps struct {
-	etcd *etcdx.Embedded
-	log  *slog.Logger
+	etcd   *etcdx.Embedded
+	log    *slog.Logger
+	pdp    *pdp.PDP
+	policy *pdp.Set
 }
 
 var components = []component{
 	{name: "registry", services: registry.GRPCServices, port: 1, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
-		return registry.New(ctx, registry.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log})
+		return registry.New(ctx, registry.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp, DefaultPolicy: d.policy})
 	}},
 }
 
@@ -136,17 +139,25 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	roles, err := authz.ParseRoleTable(policies.APIRoles())
+	// One decision point for the process: every service in it decides with the same set
+	// and the same org facts (fed by the registry).
+	s.PDP, err = pdp.Start(ctx, pdp.StartOptions{Service: "up", Instance: "up", Etcd: s.Etcd.Client, Root: KeyRoot,
+		Default: policies.FS, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	d := deps{etcd: s.Etcd, log: log}
+	def, err := pdp.EmbeddedSet(policies.FS)
+	if err != nil {
+		return nil, err
+	}
+	authorizer := pdp.Authorizer{PDP: s.PDP}
+	d := deps{etcd: s.Etcd, log: log, pdp: s.PDP, policy: def}
 
 	for _, c := range components {
 		srv, err := server.New(server.Config{
 			Service: c.name, GRPCServices: c.services,
 			GRPCAddr: addr(o.BasePort, c.port), HTTPAddr: addr(o.BasePort, 100+c.port),
-			Logger: log.With("service", c.name), Verifier: verifier, Authorizer: roles,
+			Logger: log.With("service", c.name), Verifier: verifier, Authorizer: authorizer,
 			Etcd: s.Etcd.Client, KeyRoot: KeyRoot,
 		})
 		if err != nil {
@@ -245,15 +256,22 @@ const (
 	adminUser = "wang-jing" // 王静, 办公室: keeps the catalogue
 )
 
-// AdminClaims are the development administrator's grants: the platform, and the demo
-// org's administrative roles.
+// AdminClaims are the development administrator's grants: the platform (including the
+// policy officer's role: policies are platform-wide), and the demo org's administrative
+// roles.
 func AdminClaims() auth.Claims {
 	return auth.Claims{
-		PlatformRoles: []string{"platform-admin"},
+		PlatformRoles: []string{"platform-admin", "policy-officer"},
 		Orgs: map[string]auth.Grant{DemoOrg: {Person: adminUser, Roles: []string{
-			"catalog-admin", "policy-officer", "auditor", "staff",
+			"catalog-admin", "auditor", "staff",
 		}}},
 	}
+}
+
+// OfficerClaims are a second policy officer's (四眼: the one who approves what the admin
+// proposes).
+func OfficerClaims() auth.Claims {
+	return auth.Claims{PlatformRoles: []string{"policy-officer"}}
 }
 
 // StaffClaims grant a demo person plain membership of the demo org.

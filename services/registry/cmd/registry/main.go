@@ -12,8 +12,9 @@ import (
 
 	"github.com/fenquan/fenquan/policies"
 	"github.com/fenquan/fenquan/services/registry"
-	"github.com/fenquan/fenquan/services/shared/authz"
 	"github.com/fenquan/fenquan/services/shared/config"
+	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/server"
 )
 
@@ -47,7 +48,13 @@ func run(ctx context.Context, c *config.Common) error {
 	if err != nil {
 		return err
 	}
-	roles, err := authz.ParseRoleTable(policies.APIRoles())
+	reg := obs.NewRegistry()
+	p, err := pdp.Start(ctx, pdp.StartOptions{Service: "registry", Instance: instance(), Etcd: cli, Root: c.KeyRoot,
+		Default: policies.FS, Logger: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+	def, err := pdp.EmbeddedSet(policies.FS)
 	if err != nil {
 		return err
 	}
@@ -58,15 +65,21 @@ func run(ctx context.Context, c *config.Common) error {
 	srv, err := server.New(server.Config{
 		Service: "registry", GRPCServices: registry.GRPCServices,
 		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls,
-		Logger: log, Verifier: verifier, Authorizer: roles, Etcd: cli, KeyRoot: c.KeyRoot,
+		Logger: log, Verifier: verifier, Authorizer: pdp.Authorizer{PDP: p}, Etcd: cli, KeyRoot: c.KeyRoot, Registry: reg,
 	})
 	if err != nil {
 		return err
 	}
-	svc, err := registry.New(ctx, registry.Config{Etcd: cli, KeyRoot: c.KeyRoot, Logger: log})
+	svc, err := registry.New(ctx, registry.Config{Etcd: cli, KeyRoot: c.KeyRoot, Logger: log, PDP: p, DefaultPolicy: def})
 	if err != nil {
 		return err
 	}
 	svc.Register(srv.GRPC)
 	return srv.Run(ctx)
+}
+
+// instance names this process in status reports.
+func instance() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
