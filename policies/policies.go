@@ -17,13 +17,3 @@ import "embed"
 //
 //go:embed */*.rego */*.json
 var FS embed.FS
-
-// APIRoles returns the role table of the `api` policy (policies/api/data.json): which
-// role grants which administrative permission.
-func APIRoles() []byte {
-	b, err := FS.ReadFile("api/data.json")
-	if err != nil {
-		panic("policies: embedded api/data.json missing: " + err.Error())
-	}
-	return b
-}

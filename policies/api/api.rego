@@ -19,15 +19,23 @@ import data.fenquan.lib
 #   id: api.permission
 #   basis: 明确内部职权行使的岗位、权限、程序和时限(中央纪委监察部《关于加强廉政风险防控的指导意见》第4条)
 deny contains v if {
-	input.action in data.api.actions
+	data.api.actions[input.action]
 	not granted
 	v := lib.violation(
 		"api.permission",
-		sprintf("%s 的%s角色(%s)均未授予权限 %s", [input.actor.person, scope_zh, lib.list_text(held), input.permission]),
-		sprintf("no %s role of %s (%s) grants the permission %s", [scope_en, input.actor.person, lib.list_text_en(held), input.permission]),
+		sprintf("%s 的%s角色(%s)均未授予权限 %s;该权限由%s角色 %s 授予", [input.actor.person, scope_zh, lib.list_text(held), input.permission, scope_zh, lib.list_text(granting)]),
+		sprintf("no %s role of %s (%s) grants the permission %s; it comes with the %s role %s", [scope_en, input.actor.person, lib.list_text_en(held), input.permission, scope_en, lib.list_text_en(granting)]),
 		"明确内部职权行使的岗位、权限、程序和时限(中央纪委监察部《关于加强廉政风险防控的指导意见》第4条)",
 	)
 }
+
+# granting is the roles that would grant the permission here, so a denial says whom to
+# ask (computed only when denying).
+granting := sort([name |
+	some name, role in data.api.roles
+	object.get(role, "platform", false) == platform_call
+	grants(role.permissions, input.permission)
+])
 
 # held is the roles that count for this call.
 default held := []

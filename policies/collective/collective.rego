@@ -10,9 +10,10 @@ package fenquan.collective
 
 import data.fenquan.lib
 
-# Every deny rule starts with its guard, input.action in data.collective.rule_actions.<rule>;
-# the decision (package main) evaluates this package only for data.collective.actions, which the
-# tests check holds every action of rule_actions.
+# Every deny rule starts with its guard, data.collective.rule_actions.<rule>[input.action] (the
+# scopes are objects keyed by action, so a guard is a look-up, not a search); the decision
+# (package main) evaluates this package only for data.collective.actions, which the tests check
+# holds every action of rule_actions.
 
 # voters are the people whose votes the action records or counts.
 voters contains p if {
@@ -45,7 +46,7 @@ present := {p |
 #   id: collective.not_member
 #   basis: 凡涉及重大事项决策、重要人事任免、重大项目安排和大额资金使用等事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)
 deny contains v if {
-	input.action in data.collective.rule_actions.not_member
+	data.collective.rule_actions.not_member[input.action]
 	some p in voters
 	not member(p)
 	v := lib.violation(
@@ -74,7 +75,7 @@ member(p) if {
 #   id: collective.not_present
 #   basis: 重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案)
 deny contains v if {
-	input.action in data.collective.rule_actions.not_present
+	data.collective.rule_actions.not_present[input.action]
 	some p in voters
 	not p in input.meeting.attendees
 	v := lib.violation(
@@ -92,7 +93,7 @@ deny contains v if {
 #   id: collective.recused
 #   basis: 公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)
 deny contains v if {
-	input.action in data.collective.rule_actions.recused
+	data.collective.rule_actions.recused[input.action]
 	some p in voters
 	p in recused
 	v := lib.violation(
@@ -112,10 +113,10 @@ deny contains v if {
 #   id: collective.conflict_of_interest
 #   basis: 公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)
 deny contains v if {
-	input.action in data.collective.rule_actions.conflict_of_interest
+	data.collective.rule_actions.conflict_of_interest[input.action]
 	some p in voters
 	not p in recused
-	count(lib.conflicts_today(p, input.case.payee)) > 0
+	lib.declares_conflict(p, input.case.payee)
 	v := lib.violation(
 		"collective.conflict_of_interest",
 		sprintf("回避:%s 申报了与付款对象 %s 的利害关系,未回避不得表决案件 %s", [p, input.case.payee.name, input.case.id]),
@@ -131,7 +132,7 @@ deny contains v if {
 #   id: collective.version_mismatch
 #   basis: 规范领导班子及其主要负责人的决策权限、决策内容及决策程序,完善“三重一大”决策事项的风险防控措施(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)
 deny contains v if {
-	input.action in data.collective.rule_actions.version_mismatch
+	data.collective.rule_actions.version_mismatch[input.action]
 	input.meeting.proposal_version != input.case.payload_version
 	v := lib.violation(
 		"collective.version_mismatch",
@@ -154,7 +155,7 @@ quorum_needed := ceil((count(members) * data.collective.quorum.numerator) / data
 #   id: collective.quorum
 #   basis: 重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案);规范领导班子及其主要负责人的决策权限、决策内容及决策程序(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)
 deny contains v if {
-	input.action in data.collective.rule_actions.quorum
+	data.collective.rule_actions.quorum[input.action]
 	count(present) * data.collective.quorum.denominator < data.collective.quorum.numerator * count(members)
 	v := lib.violation(
 		"collective.quorum",
@@ -179,7 +180,7 @@ yes_votes := {p |
 #   id: collective.majority
 #   basis: 严格执行民主决策制度,凡涉及“三重一大”事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)
 deny contains v if {
-	input.action in data.collective.rule_actions.majority
+	data.collective.rule_actions.majority[input.action]
 	count(yes_votes) * data.collective.majority.denominator <= data.collective.majority.numerator * count(present)
 	v := lib.violation(
 		"collective.majority",

@@ -9,9 +9,10 @@ package fenquan.discretion
 
 import data.fenquan.lib
 
-# Every deny rule starts with its guard, input.action in data.discretion.rule_actions.<rule>;
-# the decision (package main) evaluates this package only for data.discretion.actions, which the
-# tests check holds every action of rule_actions.
+# Every deny rule starts with its guard, data.discretion.rule_actions.<rule>[input.action] (the
+# scopes are objects keyed by action, so a guard is a look-up, not a search); the decision
+# (package main) evaluates this package only for data.discretion.actions, which the tests check
+# holds every action of rule_actions.
 
 # penalty_given holds when the input carries a penalty.
 penalty_given if is_object(input.penalty)
@@ -33,7 +34,7 @@ tier := input.penalty.benchmark.tiers[max(selected)] if count(selected) > 0
 #   id: discretion.no_tier
 #   basis: 建立健全行政处罚等领域的裁量权基准制度,科学合理划分裁量阶次,完善适用规则,避免执法的随意性(中央纪委监察部《关于加强廉政风险防控的指导意见》第9条)
 deny contains v if {
-	input.action in data.discretion.rule_actions.no_tier
+	data.discretion.rule_actions.no_tier[input.action]
 	penalty_given
 	count(selected) == 0
 	v := lib.violation(
@@ -54,10 +55,10 @@ deny contains v if {
 #   id: discretion.no_tier
 #   basis: 建立健全行政处罚等领域的裁量权基准制度,科学合理划分裁量阶次,完善适用规则,避免执法的随意性(中央纪委监察部《关于加强廉政风险防控的指导意见》第9条)
 deny contains v if {
-	input.action in data.discretion.rule_actions.no_tier
+	data.discretion.rule_actions.no_tier[input.action]
 	not penalty_given
-	input.case.category in data.discretion.penalty_categories
-	input.step.duty in data.discretion.decision_duties
+	data.discretion.penalty_categories[input.case.category]
+	data.discretion.decision_duties[input.step.duty]
 	v := lib.violation(
 		"discretion.no_tier",
 		sprintf("案件 %s 的步骤 %s(%s)是行政处罚决定,但未附处罚内容,无法对照裁量基准", [input.case.id, input.step.id, input.step.duty]),
@@ -75,7 +76,7 @@ deny contains v if {
 #   id: discretion.out_of_range
 #   basis: 对处罚种类、处罚幅度、处罚实施等,制定具体裁量标准和实施细则(中央纪委监察部《关于加强廉政风险防控的指导意见》第9条)
 deny contains v if {
-	input.action in data.discretion.rule_actions.out_of_range
+	data.discretion.rule_actions.out_of_range[input.action]
 	penalty_given
 	t := tier
 	not within(input.penalty.amount, t)

@@ -10,9 +10,10 @@ package fenquan.grading
 
 import data.fenquan.lib
 
-# Every deny rule starts with its guard, input.action in data.grading.rule_actions.<rule>;
-# the decision (package main) evaluates this package only for data.grading.actions, which the
-# tests check holds every action of rule_actions.
+# Every deny rule starts with its guard, data.grading.rule_actions.<rule>[input.action] (the
+# scopes are objects keyed by action, so a guard is a look-up, not a search); the decision
+# (package main) evaluates this package only for data.grading.actions, which the tests check
+# holds every action of rule_actions.
 
 risk := input.risk
 
@@ -32,18 +33,18 @@ scale_errors contains [
 	sprintf("factor %s=%v is not an integer in %v–%v", [k, f, data.grading.factors.min, data.grading.factors.max]),
 ] if {
 	some k, f in risk.factors
-	k in object.keys(data.grading.factors.weights)
+	data.grading.factors.weights[k] # a known factor (weights are numbers)
 	not factor_on_scale(f)
 }
 
 scale_errors contains [sprintf("未知的评级因素 %s", [k]), sprintf("unknown grading factor %s", [k])] if {
 	some k, _ in risk.factors
-	not k in object.keys(data.grading.factors.weights)
+	not data.grading.factors.weights[k]
 }
 
 scale_errors contains [sprintf("未知的强制定级情形 %s", [k]), sprintf("unknown forcing condition %s", [k])] if {
 	some k, _ in risk.forced
-	not k in object.keys(data.grading.forced)
+	not data.grading.forced[k] # forced grades are strings
 }
 
 scale_errors contains [
@@ -78,7 +79,7 @@ factor_on_scale(x) if {
 #   id: grading.out_of_scale
 #   basis: 根据权力的重要程度、自由裁量权的大小、腐败现象发生的概率及危害程度等因素,按照“高”、“中”、“低”三个等级进行评定(中央纪委监察部《关于加强廉政风险防控的指导意见》第6条)
 deny contains v if {
-	input.action in data.grading.rule_actions.out_of_scale
+	data.grading.rule_actions.out_of_scale[input.action]
 	some e in scale_errors
 	v := lib.violation(
 		"grading.out_of_scale",
@@ -132,6 +133,6 @@ output := {
 	"watchers": owner.watchers,
 	"matrix_version": data.grading.matrix_version,
 } if {
-	input.action in data.grading.actions
+	data.grading.actions[input.action]
 	count(scale_errors) == 0
 }

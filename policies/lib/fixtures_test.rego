@@ -11,6 +11,35 @@ today := "2026-11-21"
 
 facts := {"orgs": {"czj": org}}
 
+# indexed_facts(day) is facts as the PDP writes them on day: with the day's indexes,
+# data.facts.today and orgs[org].current (docs/POLICY.md, lib/lib.rego), built here from
+# the fixture org the way the PDP builds them from the registry. Rules read holdings
+# through the index only when day is the input's today; main/index_test.rego checks that
+# both ways give the same decisions.
+indexed_facts(day) := {"today": day, "orgs": {"czj": object.union(org, {"current": current_on(org, day)})}}
+
+# current_on(o, day): for every person of o who is known, not inactive and holds on day at
+# least one post: the posts held, their "<unit>|<rank_level>" seats and the funds they
+# manage (a post the org does not know is held, but gives no seat and no fund).
+current_on(o, day) := {person: entry |
+	some person, assignments in o.holdings
+	p := o.people[person]
+	not p.inactive
+	valid := [h | some h in assignments; h.start <= day; day <= object.get({"": "9999-12-31"}, h.end, h.end)]
+	count(valid) > 0
+	entry := {
+		"posts": {h.post: true | some h in valid},
+		"seats": {concat("|", [post.unit, format_int(post.rank_level, 10)]): true |
+			some h in valid
+			post := o.posts[h.post]
+		},
+		"funds": {code: true |
+			some h in valid
+			some code in o.posts[h.post].managed_funds
+		},
+	}
+}
+
 org := {
 	"people": {
 		"feng-yu": {"unit": "gkc", "inactive": false},
@@ -45,7 +74,7 @@ org := {
 		"gkc-zgzr": {"unit": "gkc", "rank_level": 2, "key_post": false, "rotation_months": 0, "managed_funds": []},
 		"gkc-fgcz": {"unit": "gkc", "rank_level": 3, "key_post": true, "rotation_months": 60, "managed_funds": []},
 		"gkc-cz": {"unit": "gkc", "rank_level": 4, "key_post": true, "rotation_months": 60, "managed_funds": []},
-		"ysc-zbgl": {"unit": "ysc", "rank_level": 1, "key_post": true, "rotation_months": 60, "managed_funds": ["ZX-SHBZ-2026"]},
+		"ysc-zbgl": {"unit": "ysc", "rank_level": 1, "key_post": true, "rotation_months": 60, "managed_funds": ["ZX-SHBZ-2026", "ZB-2026-0012"]},
 		"ysc-fgcz": {"unit": "ysc", "rank_level": 3, "key_post": true, "rotation_months": 60, "managed_funds": []},
 		"jz-jz": {"unit": "jz", "rank_level": 6, "key_post": true, "rotation_months": 0, "managed_funds": []},
 		"jz-fgld": {"unit": "jz", "rank_level": 5, "key_post": true, "rotation_months": 0, "managed_funds": []},

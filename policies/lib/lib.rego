@@ -35,22 +35,23 @@ valid_on(from, until, day) if {
 open_end := {"": "9999-12-31"}
 
 # acting contains the person acting and, when they act as a delegate, the principal they
-# act for: both are checked by the separation rules.
+# act for: both are checked by the separation rules. (The comparison with "" comes first:
+# on_behalf_of is "" unless a delegate acts.)
 acting contains input.actor.person if {
-	is_string(input.actor.person)
 	input.actor.person != ""
+	is_string(input.actor.person)
 }
 
 acting contains input.actor.on_behalf_of if {
-	is_string(input.actor.on_behalf_of)
 	input.actor.on_behalf_of != ""
+	is_string(input.actor.on_behalf_of)
 }
 
 # principal is the person whose posts count: the principal when a delegate acts for
 # them, the actor otherwise.
 principal := input.actor.on_behalf_of if {
-	is_string(input.actor.on_behalf_of)
 	input.actor.on_behalf_of != ""
+	is_string(input.actor.on_behalf_of)
 } else := input.actor.person
 
 # active holds when the person is known in the org and has not left.
@@ -65,10 +66,27 @@ holding_valid(h) if valid_on(object.get(h, "start", ""), object.get(h, "end", ""
 # declaration_valid holds when a conflict declaration covers input.today.
 declaration_valid(d) if valid_on(object.get(d, "from", ""), object.get(d, "until", ""), input.today)
 
-# holds holds when person holds post today and has not left. The cheap comparison comes
-# first; validity and the person's status are checked only for the assignment that
-# matches (inline rather than through valid_on: this sits on every sign-off).
+# The day's indexes. The PDP computes, once a day, data.facts.orgs[org].current[person] =
+# {"posts": {post: true}, "seats": {"<unit>|<rank_level>": true}, "funds": {code: true}}
+# for every person who, that day, is known, has not left and holds at least one post (the
+# posts valid that day, their unit|rank seats, the funds and indicators they manage), and
+# records the day in data.facts.today (every org then carries current, possibly empty). When
+# data.facts.today == input.today the helpers below answer from the index in one look-up;
+# otherwise (an input dated another day, facts without indexes) they check the dates of the
+# assignments themselves. Both give the same answers (main/index_test.rego). The test is
+# written out in each helper rather than as a rule: every reference to a rule costs a rule
+# index look-up, and these sit on every sign-off.
+
+# holds holds when person holds post today and has not left.
 holds(person, post) if {
+	data.facts.today == input.today
+	data.facts.orgs[input.org].current[person].posts[post]
+}
+
+# Without the index, the cheap comparison comes first; validity and the person's status
+# are checked only for the assignment that matches.
+holds(person, post) if {
+	not data.facts.today == input.today
 	some h in data.facts.orgs[input.org].holdings[person]
 	h.post == post
 	h.start <= input.today
@@ -78,7 +96,19 @@ holds(person, post) if {
 }
 
 # holds_rank holds when person holds today a post of rank level in unit, and has not left.
+# The index's seat key is "<unit>|<rank_level>"; a rank level that is not an integer, or a
+# unit that is not a string, is held by nobody (no post has it).
 holds_rank(person, level, unit) if {
+	data.facts.today == input.today
+	seats := data.facts.orgs[input.org].current[person].seats
+	is_number(level)
+	level == floor(level)
+	is_string(unit)
+	seats[concat("|", [unit, format_int(level, 10)])]
+}
+
+holds_rank(person, level, unit) if {
+	not data.facts.today == input.today
 	some h in data.facts.orgs[input.org].holdings[person]
 	post := data.facts.orgs[input.org].posts[h.post]
 	post.rank_level == level
@@ -89,11 +119,12 @@ holds_rank(person, level, unit) if {
 	not p.inactive
 }
 
-# conflicts_today is the set of person's conflict declarations (回避申报) valid today that
-# match the counterparty.
-conflicts_today(person, counterparty) := found if {
-	declarations := data.facts.orgs[input.org].conflicts[person]
-	found := {d | some d in declarations; matches_counterparty(d, counterparty); declaration_valid(d)}
+# declares_conflict holds when person has a conflict declaration (回避申报) valid today that
+# matches the counterparty. It stops at the first one (no set of declarations is built).
+declares_conflict(person, counterparty) if {
+	some d in data.facts.orgs[input.org].conflicts[person]
+	matches_counterparty(d, counterparty)
+	declaration_valid(d)
 }
 
 # matches_counterparty compares a declaration with a counterparty (the payee): by code

@@ -30,12 +30,15 @@ test_holds_rank if {
 	lib.holds_rank("lin-tao", 3, "ysc") with input as inp with data.facts as fx.facts
 }
 
-test_conflicts_today if {
+test_declares_conflict if {
 	inp := {"org": "czj", "today": "2026-11-21"}
-	count(lib.conflicts_today("sun-li", fx.conflicted_payee)) == 1 with input as inp with data.facts as fx.facts
-	count(lib.conflicts_today("sun-li", fx.payee)) == 0 with input as inp with data.facts as fx.facts
-	count(lib.conflicts_today("wang-qiang", fx.conflicted_payee)) == 0 with input as inp with data.facts as fx.facts
-	not lib.conflicts_today("he-wen", fx.conflicted_payee) with input as inp with data.facts as fx.facts
+	lib.declares_conflict("sun-li", fx.conflicted_payee) with input as inp with data.facts as fx.facts
+	not lib.declares_conflict("sun-li", fx.payee) with input as inp with data.facts as fx.facts
+	not lib.declares_conflict("wang-qiang", fx.conflicted_payee) with input as inp with data.facts as fx.facts
+	lib.declares_conflict("wang-qiang", fx.conflicted_payee) with input as {"org": "czj", "today": "2025-12-31"} with data.facts as fx.facts
+	lib.declares_conflict("xu-hong", {"name": "某某建设有限公司(武汉)", "code": ""}) with input as inp with data.facts as fx.facts
+	not lib.declares_conflict("xu-hong", {"name": "某某建设有限公司(武汉)", "code": ""}) with input as {"org": "czj", "today": "2026-11-22"} with data.facts as fx.facts
+	not lib.declares_conflict("he-wen", fx.conflicted_payee) with input as inp with data.facts as fx.facts
 }
 
 test_matches_counterparty if {

@@ -1,10 +1,12 @@
 # METADATA
 # title: The decision
 # description: >-
-#   data.fenquan.main.decision is what every service asks: it collects the deny sets of
-#   every package (each guarded by the actions it applies to), allows only when there is
-#   no violation, and carries the computed output of risk.grade. It is always defined, and
-#   denies by default.
+#   data.fenquan.main.decision is the decision on an action: it collects the deny sets of
+#   every package (each guarded by the actions it applies to) and the input schema's,
+#   allows only when there is no violation, and carries the computed output of risk.grade.
+#   data.fenquan.main.rules_decision is the same without the input schema: the embedded
+#   PDP validates the input in Go and asks it for inputs that pass. Both are always
+#   defined, and deny by default.
 package fenquan.main
 
 import data.fenquan.api
@@ -15,40 +17,45 @@ import data.fenquan.input as schema
 import data.fenquan.signoff
 import data.fenquan.sod
 
-# violations is every package's deny set, merged. A package is evaluated only for the
-# actions it applies to (data.<pkg>.actions): its rules would not fire for the others, and
-# skipping them keeps a decision cheap. The input schema applies to every action.
-violations contains v if some v in schema.deny
-
-violations contains v if {
-	input.action in data.api.actions
+# rule_violations is the deny set of every package but the input schema, merged. A package
+# is evaluated only for the actions it applies to (data.<pkg>.actions, an object keyed by
+# action, so the guard is a look-up): its rules would not fire for the others, and skipping
+# them keeps a decision cheap.
+rule_violations contains v if {
+	data.api.actions[input.action]
 	some v in api.deny
 }
 
-violations contains v if {
-	input.action in data.sod.actions
+rule_violations contains v if {
+	data.sod.actions[input.action]
 	some v in sod.deny
 }
 
-violations contains v if {
-	input.action in data.signoff.actions
+rule_violations contains v if {
+	data.signoff.actions[input.action]
 	some v in signoff.deny
 }
 
-violations contains v if {
-	input.action in data.collective.actions
+rule_violations contains v if {
+	data.collective.actions[input.action]
 	some v in collective.deny
 }
 
-violations contains v if {
-	input.action in data.discretion.actions
+rule_violations contains v if {
+	data.discretion.actions[input.action]
 	some v in discretion.deny
 }
 
-violations contains v if {
-	input.action in data.grading.actions
+rule_violations contains v if {
+	data.grading.actions[input.action]
 	some v in grading.deny
 }
+
+# violations is rule_violations and the input schema's violations, which apply to every
+# action.
+violations contains v if some v in schema.deny
+
+violations contains v if some v in rule_violations
 
 # The default applies only if the decision below were undefined, which it cannot be (its
 # parts are sets and defaulted values); it is here so that the query never returns
@@ -65,15 +72,37 @@ default decision := {
 	"output": {},
 }
 
-decision := {
-	"allowed": count(violations) == 0,
-	"violations": sorted_violations,
+decision := assemble(violations)
+
+# rules_decision is decision without the input schema: the violations of every other
+# package. The embedded PDP checks the input schema in Go (from data.input, with the same
+# violations as package input) and asks rules_decision only for inputs that pass it; stock
+# OPA users ask decision. Same shape, same default.
+default rules_decision := {
+	"allowed": false,
+	"violations": [{
+		"rule": "main.default_deny",
+		"zh": "策略未能作出决定,默认拒绝",
+		"en": "the policy set reached no decision: denied by default",
+		"basis": "默认拒绝",
+		"legal_basis": "",
+	}],
+	"output": {},
+}
+
+rules_decision := assemble(rule_violations)
+
+# assemble builds a decision from a set of violations: allowed only when there is none
+# (then nothing is sorted), the violations in a stable order (by rule id, then English
+# message), and the output.
+assemble(vs) := {"allowed": true, "violations": [], "output": output} if {
+	count(vs) == 0
+} else := {
+	"allowed": false,
+	"violations": [t[2] | some t in sort([[v.rule, v.en, v] | some v in vs])],
 	"output": output,
 }
 
-# sorted_violations is the violations in a stable order: by rule id, then English message.
-sorted_violations := [t[2] | some t in sort([[v.rule, v.en, v] | some v in violations])]
-
 default output := {}
 
-output := grading.output if input.action in data.grading.actions
+output := grading.output if data.grading.actions[input.action]

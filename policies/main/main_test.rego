@@ -7,6 +7,10 @@ decide(inp) := d if {
 	d := main.decision with input as inp with data.facts as fx.facts
 }
 
+rules_decide(inp) := d if {
+	d := main.rules_decision with input as inp with data.facts as fx.facts
+}
+
 rules(inp) := [v.rule | some v in decide(inp).violations]
 
 # --- allowed decisions, one per action
@@ -73,6 +77,42 @@ test_decision_has_exact_shape if {
 		object.keys(v) == {"rule", "zh", "en", "basis", "legal_basis"}
 		v.legal_basis == "《中华人民共和国预算法》第五十三条"
 		v.basis != ""
+	}
+}
+
+# --- rules_decision: the decision without the input schema (the PDP checks the schema in
+# Go, from data.input, and asks rules_decision only for inputs that pass it)
+
+test_rules_decision_is_decision_without_schema if {
+	every inp in [
+		fx.sign, fx.sign_last, fx.claim, fx.create,
+		fx.risk(4, 5, {"importance": 5, "discretion": 4, "frequency": 3}, fx.no_force),
+		fx.risk(6, 5, fx.low_factors, fx.no_force),
+		object.union(fx.sign_last, {"actor": fx.actor("feng-yu"), "case": {"amount": 6000000}}),
+		object.union(fx.sign, {"actor": fx.actor("qian-hao")}),
+		fx.decide(fx.penalty(["repeated"], 1)),
+		fx.close(object.union(fx.meeting, {"attendees": ["zhou-jianguo"]})),
+		fx.api("wang-jing", "audit.read", ["staff"], []),
+		{},
+		object.union(fx.sign, {"action": "approval.force"}),
+		json.remove(fx.sign, ["case/applicant"]),
+		object.union(fx.sign, {"skip_checks": true}),
+		object.union(fx.sign, {"case": {"signatures": "none"}}),
+		object.union(fx.sign, {"case": {"emergency": {"active": true, "justification": null}}}),
+	] {
+		d := decide(inp)
+		r := rules_decide(inp)
+		object.keys(r) == {"allowed", "violations", "output"}
+		r.violations == [v | some v in d.violations; not startswith(v.rule, "input.")]
+		none := count(r.violations) == 0
+		r.allowed == none
+		r.output == d.output
+	}
+}
+
+test_rules_decision_equals_decision_for_valid_inputs if {
+	every inp in [fx.sign, fx.sign_last, object.union(fx.sign, {"actor": fx.actor("feng-yu")})] {
+		rules_decide(inp) == decide(inp)
 	}
 }
 
@@ -144,8 +184,9 @@ packages := {
 
 test_package_actions_are_known_actions if {
 	every _, pkg in packages {
-		every action in pkg.actions {
+		every action, on in pkg.actions {
 			data.input.actions[action]
+			on == true
 		}
 	}
 }
@@ -153,8 +194,10 @@ test_package_actions_are_known_actions if {
 test_rule_actions_within_package_actions if {
 	every _, pkg in packages {
 		every _, actions in object.get(pkg, "rule_actions", {}) {
-			every action in actions {
-				action in pkg.actions
+			is_object(actions)
+			every action, on in actions {
+				pkg.actions[action]
+				on == true
 			}
 		}
 	}

@@ -9,15 +9,18 @@
 package fenquan.signoff
 
 import data.fenquan.lib
+import future.keywords.or
 
-# Every deny rule starts with its guard, input.action in data.signoff.rule_actions.<rule>;
-# the decision (package main) evaluates this package only for data.signoff.actions, which the
-# tests check holds every action of rule_actions.
+# Every deny rule starts with its guard, data.signoff.rule_actions.<rule>[input.action] (the
+# scopes are objects keyed by action, so a guard is a look-up, not a search); the decision
+# (package main) evaluates this package only for data.signoff.actions, which the tests check
+# holds every action of rule_actions.
 
 # step_rank is the rank level of the step: its rank_level, or for a step bound to a post,
 # the post's rank level from the org facts.
-step_rank := input.step.rank_level if {
-	input.step.rank_level > 0
+step_rank := level if {
+	level := input.step.rank_level
+	level > 0
 } else := data.facts.orgs[input.org].posts[input.step.post].rank_level
 
 # METADATA
@@ -29,9 +32,9 @@ step_rank := input.step.rank_level if {
 #   id: signoff.not_holder
 #   basis: 将流程与具体岗位紧密结合,将岗位工作内容、依据、方法、标准、程序、责任、要求和办理时限在流程图中予以设置和固化(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.signoff.rule_actions.not_holder
+	data.signoff.rule_actions.not_holder[input.action]
+	not may_act
 	person := lib.principal
-	not may_act(person)
 	v := lib.violation(
 		"signoff.not_holder",
 		sprintf("%s 今日(%s)未担任%s,不得%s案件 %s 的步骤 %s", [person, input.today, seat_zh, lib.verb_zh, input.case.id, input.step.id]),
@@ -40,14 +43,16 @@ deny contains v if {
 	)
 }
 
-may_act(person) if {
+# may_act holds when the principal (lib.principal) holds today the step's post, or a post of
+# the step's rank in the step's unit.
+may_act if {
 	input.step.post != ""
-	lib.holds(person, input.step.post)
+	lib.holds(lib.principal, input.step.post)
 }
 
-may_act(person) if {
+may_act if {
 	input.step.rank_level > 0
-	lib.holds_rank(person, input.step.rank_level, input.step.unit)
+	lib.holds_rank(lib.principal, input.step.rank_level, input.step.unit)
 }
 
 seat_zh := sprintf("岗位 %s", [input.step.post]) if {
@@ -67,7 +72,7 @@ seat_en := sprintf("post %s", [input.step.post]) if {
 #   id: signoff.level_skipped
 #   basis: 对业务处室资金分配及支出审核、财政审批事项,按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.signoff.rule_actions.level_skipped
+	data.signoff.rule_actions.level_skipped[input.action]
 	rank := step_rank
 	some level in input.case.path_rank_levels
 	level < rank
@@ -118,7 +123,7 @@ else := highest_signed
 #   id: signoff.amount_band
 #   basis: 对业务处室资金分配及支出审核、财政审批事项,按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.signoff.rule_actions.amount_band
+	data.signoff.rule_actions.amount_band[input.action]
 	input.step.last == true
 	required := band.rank_level
 	step_rank < required
@@ -130,11 +135,6 @@ deny contains v if {
 		"对业务处室资金分配及支出审核、财政审批事项,按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关(武汉市财政局廉政风险防范体系建设)",
 	)
 }
-
-# releases holds when the step pays out or completes the case.
-releases if input.step.payment == true
-
-releases if input.step.last == true
 
 # collective_bound holds when a passed 集体决策 is bound to the case's current payload.
 collective_bound if {
@@ -160,9 +160,9 @@ collective_en := "no collective decision has passed" if {
 #   id: signoff.collective_required
 #   basis: 凡涉及重大事项决策、重要人事任免、重大项目安排和大额资金使用等事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)
 deny contains v if {
-	input.action in data.signoff.rule_actions.collective_required
+	data.signoff.rule_actions.collective_required[input.action]
 	input.case.amount >= data.signoff.large_amount
-	releases
+	input.step.payment == true or input.step.last == true # the step pays out or completes the case
 	not collective_bound
 	v := lib.violation(
 		"signoff.collective_required",
@@ -179,7 +179,7 @@ deny contains v if {
 #   id: signoff.emergency_justification
 #   basis: 对相关重要事项、涉及民生的突发性事件等工作,建立联合会审机制,建立资金拨付绿色通道(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.signoff.rule_actions.emergency_justification
+	data.signoff.rule_actions.emergency_justification[input.action]
 	input.case.emergency.active == true
 	not justified
 	v := lib.violation(
@@ -210,9 +210,9 @@ else := "signed"
 #   id: signoff.emergency_joint_review
 #   basis: 对相关重要事项、涉及民生的突发性事件等工作,建立联合会审机制,建立资金拨付绿色通道(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.signoff.rule_actions.emergency_joint_review
+	data.signoff.rule_actions.emergency_joint_review[input.action]
 	input.case.emergency.active == true
-	releases
+	input.step.payment == true or input.step.last == true # the step pays out or completes the case
 	input.case.emergency.joint_review_passed != true
 	v := lib.violation(
 		"signoff.emergency_joint_review",

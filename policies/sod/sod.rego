@@ -10,10 +10,12 @@
 package fenquan.sod
 
 import data.fenquan.lib
+import future.keywords.or
 
-# Every deny rule starts with its guard, input.action in data.sod.rule_actions.<rule>;
-# the decision (package main) evaluates this package only for data.sod.actions, which the
-# tests check holds every action of rule_actions.
+# Every deny rule starts with its guard, data.sod.rule_actions.<rule>[input.action] (the
+# scopes are objects keyed by action, so a guard is a look-up, not a search); the decision
+# (package main) evaluates this package only for data.sod.actions, which the tests check
+# holds every action of rule_actions.
 
 # METADATA
 # title: A角 and B角 are two people
@@ -22,7 +24,7 @@ import data.fenquan.lib
 #   id: sod.ab_distinct
 #   basis: 推行岗位AB角管理,每一项工作都将主办责任人设为A角,协办责任人设为B角,使之在工作上既互相配合又互相监督制约,避免一人独办(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.ab_distinct
+	data.sod.rule_actions.ab_distinct[input.action]
 	input.case.a == input.case.b
 	v := lib.violation(
 		"sod.ab_distinct",
@@ -41,10 +43,13 @@ deny contains v if {
 #   id: sod.separated_steps
 #   basis: 将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.separated_steps
+	data.sod.rule_actions.separated_steps[input.action]
 	some who in lib.acting
 	some sig in input.case.signatures
-	who in [sig.person, object.get(sig, "on_behalf_of", "")]
+	who == sig.person or {
+		who == sig.on_behalf_of
+		_ = sig.person # a signature without a person counts for nobody
+	}
 	other := sig.step
 	other != input.step.id
 	some sep in input.step.separations
@@ -67,8 +72,35 @@ deny contains v if {
 #   id: sod.manage_handle
 #   basis: 设立处内综合督办岗,负责处内资金指标管理及督办工作,对处内指标实行“管”、“办”分离(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.manage_handle
-	input.step.control in data.sod.handle_controls
+	data.sod.rule_actions.manage_handle[input.action]
+	data.sod.handle_controls[input.step.control]
+	some [who, post, target] in managing
+	v := lib.violation(
+		"sod.manage_handle",
+		sprintf("管办分离:%s 现任岗位 %s 管理本案(%s)的资金或指标 %s,不得办理“办”步骤 %s", [who, post, input.case.id, target, input.step.id]),
+		sprintf("manage/handle separation: %s holds post %s, which manages fund or indicator %s of case %s, and may not act on the handling step %s", [who, post, target, input.case.id, input.step.id]),
+		"设立处内综合督办岗,负责处内资金指标管理及督办工作,对处内指标实行“管”、“办”分离(武汉市财政局廉政风险防范体系建设)",
+	)
+}
+
+# managing contains [who, post, target] when who (the actor or their principal) holds today
+# post, which manages target, the case's fund or budget indicator. With the day's index (see
+# lib) the funds the person's posts manage are one look-up (most people manage none), and
+# the posts are named only when one matches; without it, every assignment of the person is
+# checked. The whole index entry is read once (lib.holds finds it cached).
+managing contains [who, post, target] if {
+	data.facts.today == input.today
+	some who in lib.acting
+	held := data.facts.orgs[input.org].current[who]
+	count(held.funds) > 0
+	some target in [input.case.fund, input.case.indicator]
+	held.funds[target]
+	some post, _ in held.posts
+	post in data.facts.orgs[input.org].fund_managers[target]
+}
+
+managing contains [who, post, target] if {
+	not data.facts.today == input.today
 	some who in lib.acting
 	some h in data.facts.orgs[input.org].holdings[who]
 	post := h.post
@@ -76,12 +108,6 @@ deny contains v if {
 	post in data.facts.orgs[input.org].fund_managers[target]
 	lib.holding_valid(h)
 	lib.active(who)
-	v := lib.violation(
-		"sod.manage_handle",
-		sprintf("管办分离:%s 现任岗位 %s 管理本案(%s)的资金或指标 %s,不得办理“办”步骤 %s", [who, post, input.case.id, target, input.step.id]),
-		sprintf("manage/handle separation: %s holds post %s, which manages fund or indicator %s of case %s, and may not act on the handling step %s", [who, post, target, input.case.id, input.step.id]),
-		"设立处内综合督办岗,负责处内资金指标管理及督办工作,对处内指标实行“管”、“办”分离(武汉市财政局廉政风险防范体系建设)",
-	)
 }
 
 # METADATA
@@ -93,9 +119,9 @@ deny contains v if {
 #   id: sod.self_approval
 #   basis: 按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.self_approval
+	data.sod.rule_actions.self_approval[input.action]
 	who := input.case.applicant
-	who in lib.acting
+	lib.acting[who]
 	not input.step.entry
 	v := lib.violation(
 		"sod.self_approval",
@@ -114,7 +140,7 @@ deny contains v if {
 #   id: sod.conflict_of_interest
 #   basis: 公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)
 deny contains v if {
-	input.action in data.sod.rule_actions.conflict_of_interest
+	data.sod.rule_actions.conflict_of_interest[input.action]
 	some who in lib.acting
 	some d in data.facts.orgs[input.org].conflicts[who]
 	lib.matches_counterparty(d, input.case.payee)
@@ -136,7 +162,7 @@ deny contains v if {
 #   id: sod.delegation_separation
 #   basis: 将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.delegation_separation
+	data.sod.rule_actions.delegation_separation[input.action]
 	delegate := input.delegation.delegate
 	this := input.step.id
 	signatures := input.case.signatures
@@ -161,7 +187,7 @@ deny contains v if {
 #   id: sod.delegation_separation
 #   basis: 按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.delegation_separation
+	data.sod.rule_actions.delegation_separation[input.action]
 	input.delegation.delegate == input.case.applicant
 	not input.step.entry
 	v := lib.violation(
@@ -182,10 +208,10 @@ deny contains v if {
 #   id: sod.indicator_setter
 #   basis: 对处内指标实行“管”、“办”分离,增加一道资金指标复核屏障,确保资金管理责任到人(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
-	input.action in data.sod.rule_actions.indicator_setter
+	data.sod.rule_actions.indicator_setter[input.action]
 	acting := lib.acting
 	some who in input.case.indicator_set_by
-	who in acting
+	acting[who]
 	input.case.indicator != ""
 	approving_step
 	v := lib.violation(
@@ -198,7 +224,7 @@ deny contains v if {
 
 approving_step if input.step.payment == true
 
-approving_step if input.step.duty in data.sod.approval_duties
+approving_step if data.sod.approval_duties[input.step.duty]
 
 step_duty_zh := sprintf("%s,支付步骤", [input.step.duty]) if input.step.payment == true
 

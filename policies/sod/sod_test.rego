@@ -274,6 +274,7 @@ test_indicator_setter_allows_without_indicator if {
 
 test_scope_comes_from_data if {
 	inp := object.union(fx.create, {"case": {"b": "feng-yu"}})
-	d := sod.deny with input as inp with data.facts as fx.facts with data.sod.rule_actions.ab_distinct as []
+	d := sod.deny with input as inp with data.facts as fx.facts with data.sod.rule_actions.ab_distinct as {}
 	count(d) == 0
+	"sod.ab_distinct" in {v.rule | some v in sod.deny} with input as inp with data.facts as fx.facts
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/fenquan/fenquan/policies"
+	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/shared/auth"
@@ -30,13 +31,15 @@ func TestMain(m *testing.M) { etcdtest.Main(m) }
 // env is a registry served over real gRPC (the full interceptor chain: authentication,
 // validation, access rules) on a real embedded etcd, with tokens minted per test.
 type env struct {
-	t    *testing.T
-	org  registryv1.OrgServiceClient
-	cat  registryv1.CatalogServiceClient
-	pub  registryv1.PublicCatalogServiceClient
-	dev  *auth.DevTokens
-	svc  *registry.Service
-	root string
+	t      *testing.T
+	conn   *grpc.ClientConn
+	policy policyv1.PolicyServiceClient
+	org    registryv1.OrgServiceClient
+	cat    registryv1.CatalogServiceClient
+	pub    registryv1.PublicCatalogServiceClient
+	dev    *auth.DevTokens
+	svc    *registry.Service
+	root   string
 
 	mu     sync.Mutex
 	tokens map[string]string
@@ -87,7 +90,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return &env{
-		t: t, org: registryv1.NewOrgServiceClient(conn), cat: registryv1.NewCatalogServiceClient(conn),
+		t: t, conn: conn, policy: policyv1.NewPolicyServiceClient(conn), org: registryv1.NewOrgServiceClient(conn), cat: registryv1.NewCatalogServiceClient(conn),
 		pub: registryv1.NewPublicCatalogServiceClient(conn), dev: dev, svc: svc, root: root, tokens: map[string]string{},
 	}
 }

@@ -267,7 +267,7 @@ func TestPermissions(t *testing.T) {
 	}
 	_, err := e.org.CreatePerson(e.staff(), &registryv1.CreatePersonRequest{Parent: "orgs/cz", PersonId: "x", Person: &registryv1.Person{DisplayName: "某"}})
 	wantCode(t, err, codes.PermissionDenied)
-	if reason(err) != "PERMISSION_DENIED" || !strings.Contains(status.Convert(err).Message(), "catalog-admin") {
+	if reason(err) != "POLICY_DENIED" || !strings.Contains(status.Convert(err).Message(), "catalog-admin") {
 		t.Fatalf("denial does not say which role grants it: %v", describe(err))
 	}
 	_, err = e.cat.PublishPower(e.staff(), &registryv1.PublishPowerRequest{Name: "orgs/cz/powers/zjbf"})

@@ -3,6 +3,7 @@
 // folder, with the raw etcd baseline measured in the same run.
 //
 //	go run ./tools/bench registry [-n 10000] [-c 64] [-d 10s]
+//	go run ./tools/bench pdp [-people 10000] [-posts 1000] [-n 100000]
 package main
 
 import (
@@ -20,13 +21,15 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench registry [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	n := fs.Int("n", 10000, "resources to load")
 	c := fs.Int("c", 64, "concurrent clients")
 	d := fs.Duration("d", 10*time.Second, "measured duration of each scenario")
+	people := fs.Int("people", 10000, "pdp: people in the store")
+	posts := fs.Int("posts", 1000, "pdp: posts in the store")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")
 	_ = fs.Parse(os.Args[2:])
@@ -46,6 +49,8 @@ func main() {
 	switch os.Args[1] {
 	case "registry":
 		err = registryBench(ctx, *n, *c, *d)
+	case "pdp":
+		err = pdpBench(ctx, *people, *posts, *n)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

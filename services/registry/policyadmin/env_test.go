@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fenquan/fenquan/policies"
 	"log/slog"
 	"strings"
 	"sync"
@@ -21,22 +22,12 @@ import (
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	"github.com/fenquan/fenquan/services/registry/policyadmin"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	"github.com/fenquan/fenquan/services/shared/authz"
 	"github.com/fenquan/fenquan/services/shared/etcdtest"
 	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/server"
 )
 
 func TestMain(m *testing.M) { etcdtest.Main(m) }
-
-// roleTable gives policy officers the three policy permissions and readers only reading.
-// (The registry will authorise with the `api` policy; the role table is the same shape.)
-const roleTable = `{"roles": {
-	"policy-officer": {"platform": true, "zh": "制度管理员", "en": "policy officer",
-		"permissions": ["policy.read", "policy.propose", "policy.approve"]},
-	"policy-reader": {"platform": true, "zh": "制度查阅", "en": "policy reader",
-		"permissions": ["policy.read"]}
-}}`
 
 // files builds a small policy set shaped like the real one: the action is denied when
 // input.amount exceeds data.t.limit; tag makes sets differ.
@@ -103,10 +94,16 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles, err := authz.ParseRoleTable([]byte(roleTable))
+	// Access is decided by the real api policy, like in every service.
+	access := pdp.New(pdp.Config{Service: "access", Timeout: 10 * time.Second})
+	embedded, err := pdp.EmbeddedSet(policies.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := access.Load(context.Background(), embedded); err != nil {
+		t.Fatal(err)
+	}
+	roles := pdp.Authorizer{PDP: access}
 	srv, err := server.New(server.Config{
 		Service: "registry", GRPCServices: policyadmin.GRPCServices,
 		Logger: log, Verifier: verifier, Authorizer: roles,

@@ -449,7 +449,7 @@ func TestWithoutPermission(t *testing.T) {
 		for who, ctx := range map[string]context.Context{"reader": e.reader(), "nobody": nobody} {
 			t.Run(name+"/"+who, func(t *testing.T) {
 				before := e.revision()
-				wantRefusal(t, call(ctx), codes.PermissionDenied, "PERMISSION_DENIED")
+				wantRefusal(t, call(ctx), codes.PermissionDenied, "POLICY_DENIED")
 				if e.revision() != before {
 					t.Fatal("the etcd revision moved")
 				}
@@ -475,7 +475,7 @@ func TestWithoutPermission(t *testing.T) {
 			return err
 		},
 	} {
-		if err := call(); message(err) == "" || reason(err) != "PERMISSION_DENIED" {
+		if err := call(); message(err) == "" || reason(err) != "POLICY_DENIED" {
 			t.Fatalf("%s without policy.read: %v", name, describe(err))
 		}
 	}

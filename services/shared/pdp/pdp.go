@@ -164,7 +164,7 @@ func (p *PDP) Load(ctx context.Context, set *Set) error {
 	}
 	e, err := p.facts.buildEngine(ctx, set)
 	if err == nil {
-		err = e.test(ctx)
+		err = verify(ctx, e)
 	}
 	if err != nil {
 		var se *SetError
@@ -241,6 +241,23 @@ func (p *PDP) Decide(ctx context.Context, action string, input any) (Decision, e
 		Violations: d.Violations, Micros: d.Duration.Microseconds(),
 	})
 	return d, nil
+}
+
+// verified holds the digests of sets whose tests passed in this process: a set's tests
+// depend only on its content and this binary, so they run once per process per set (a
+// restart, a new binary or a new set runs them again).
+var verified sync.Map
+
+func verify(ctx context.Context, e *engine) error {
+	d := e.set.Digest()
+	if _, ok := verified.Load(d); ok {
+		return nil
+	}
+	if err := e.test(ctx); err != nil {
+		return err
+	}
+	verified.Store(d, true)
+	return nil
 }
 
 // parseDecision reads {"allowed", "violations", "output"}; anything else denies.

@@ -16,9 +16,9 @@ import (
 func devCommand(o *options) *cobra.Command {
 	dev := &cobra.Command{Use: "dev", Short: "Development helpers for a `fenquan up` on this machine"}
 	var (
-		person, org   string
-		roles, pRoles []string
-		ttl           time.Duration
+		person, org, subject string
+		roles, pRoles        []string
+		ttl                  time.Duration
 	)
 	token := &cobra.Command{
 		Use:   "token",
@@ -39,7 +39,10 @@ func devCommand(o *options) *cobra.Command {
 			if person != "" {
 				c.Orgs = map[string]auth.Grant{org: {Person: person, Roles: roles}}
 			}
-			sub := person
+			sub := subject
+			if sub == "" {
+				sub = person
+			}
 			if sub == "" {
 				sub = "platform:" + strings.Join(pRoles, ",")
 			}
@@ -54,6 +57,7 @@ func devCommand(o *options) *cobra.Command {
 	f := token.Flags()
 	f.StringVar(&person, "person", "", "person id in the org, e.g. feng-yu")
 	f.StringVar(&org, "org", "czj", "org id")
+	f.StringVar(&subject, "subject", "", "token subject (default: the person); distinct subjects are distinct people for four-eyes checks")
 	f.StringSliceVar(&roles, "role", []string{"staff"}, "roles in the org (repeatable): staff, catalog-admin, policy-officer, supervisor, discipline-officer, auditor")
 	f.StringSliceVar(&pRoles, "platform-role", nil, "platform roles, e.g. platform-admin")
 	f.DurationVar(&ttl, "ttl", 12*time.Hour, "lifetime")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fenquan/fenquan/policies"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/fenquan/fenquan/services/registry/policyadmin"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	"github.com/fenquan/fenquan/services/shared/authz"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
 	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/server"
@@ -89,11 +89,16 @@ func policyService(t *testing.T) (string, func(subject string) string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles, err := authz.ParseRoleTable([]byte(`{"roles": {"policy-officer": {"platform": true,
-		"permissions": ["policy.read", "policy.propose", "policy.approve"]}}}`))
+	// Access is decided by the real api policy, like in every service.
+	access := pdp.New(pdp.Config{Service: "access", Timeout: 10 * time.Second})
+	embedded, err := pdp.EmbeddedSet(policies.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := access.Load(context.Background(), embedded); err != nil {
+		t.Fatal(err)
+	}
+	roles := pdp.Authorizer{PDP: access}
 	srv, err := server.New(server.Config{Service: "registry", GRPCServices: policyadmin.GRPCServices, Logger: log, Verifier: verifier, Authorizer: roles})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,9 @@ import (
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
-// RoleTable authorises by roles: each role grants permissions (a trailing ".*" grants a
+// RoleTable is the tests' authoriser: a role table with the semantics of the api policy
+// (services authorise through the policy decision point; this stands in for it so the
+// interceptor is tested on its own). RoleTable authorises by roles: each role grants permissions (a trailing ".*" grants a
 // whole family). Org roles come from the token's grant in the org; platform roles apply
 // to platform-level calls only.
 type RoleTable struct {

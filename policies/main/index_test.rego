@@ -1,0 +1,187 @@
+# METADATA
+# title: The day's indexes give the same answers as the dated holdings
+# description: >-
+#   The rules read who holds what through data.facts.orgs[org].current when the facts were
+#   indexed for the input's day (data.facts.today == input.today), and check the dates of
+#   the holdings otherwise (lib/lib.rego). These tests run the same cases three ways — facts
+#   without indexes, facts indexed for the input's day, facts indexed for another day — and
+#   assert the same answers: lib.holds and lib.holds_rank for every person, post, rank and
+#   unit, and whole decisions (rules_decision) for every person signing or claiming every
+#   step, in person and as a delegate, on days around the fixture's assignment boundaries.
+package fenquan.index_test
+
+import data.fenquan.fixtures as fx
+import data.fenquan.lib
+import data.fenquan.main
+
+# org is the fixture org with edge cases of holdings added: a post the org does not know, a
+# holder the org does not know, a person who left while holding the post that manages the
+# case's fund, an assignment ending on the fixture's day, and a person holding two posts
+# (one of which manages the case's fund and indicator).
+org := object.union(fx.org, {
+	"people": {
+		"ghost-holder": {"unit": "gkc", "inactive": false},
+		"left-manager": {"unit": "ysc", "inactive": true},
+		"ends-today": {"unit": "gkc", "inactive": false},
+		"two-posts": {"unit": "ysc", "inactive": false},
+	},
+	"holdings": {
+		"ghost-holder": [{"post": "no-such-post", "ab_role": "A", "start": "2020-01-01", "end": ""}],
+		"unknown-person": [{"post": "gkc-zfsh", "ab_role": "B", "start": "2020-01-01", "end": ""}],
+		"left-manager": [{"post": "ysc-zbgl", "ab_role": "B", "start": "2020-01-01", "end": ""}],
+		"ends-today": [{"post": "gkc-cz", "ab_role": "B", "start": "2020-01-01", "end": "2026-11-21"}],
+		"two-posts": [
+			{"post": "ysc-zbgl", "ab_role": "B", "start": "2023-01-01", "end": ""},
+			{"post": "gkc-fgcz", "ab_role": "B", "start": "2019-03-01", "end": "2026-11-30"},
+		],
+	},
+})
+
+# days are the fixture's day and the days around its assignments' boundaries; the
+# decisions are compared on some of them (each is a few hundred decisions, three times).
+days := ["2019-02-28", "2019-03-01", "2022-12-31", "2023-01-01", "2026-11-21", "2026-11-22", "2026-12-01"]
+
+decision_days := ["2019-02-28", "2022-12-31", "2026-11-21", "2026-12-01"]
+
+# plain is the facts without indexes; indexed[day] the facts indexed for day; stale[day]
+# the facts indexed for another day (the next one of days).
+plain := {"orgs": {"czj": org}}
+
+indexed := {day: {"today": day, "orgs": {"czj": object.union(org, {"current": fx.current_on(org, day)})}} | some day in days}
+
+stale := {day: indexed[days[(i + 1) % count(days)]] | some i, day in days}
+
+people := (object.keys(org.people) | object.keys(org.holdings)) | {"nobody"}
+
+posts := object.keys(org.posts) | {"no-such-post", ""}
+
+units := {post.unit | some post in org.posts} | {"nowhere"}
+
+# holds_table and holds_rank_table answer every question of lib.holds and lib.holds_rank
+# on the org, for the input's day; each is asked three ways (`with data.facts as …`).
+holds_table contains [person, post] if {
+	some person in people
+	some post in posts
+	lib.holds(person, post)
+}
+
+holds_rank_table contains [person, level, unit] if {
+	some person in people
+	some level in [0, 1, 2, 3, 4, 5, 6, 3.5, "3"]
+	some unit in units
+	lib.holds_rank(person, level, unit)
+}
+
+test_holds_same_with_and_without_index if {
+	every day in days {
+		inp := {"org": "czj", "today": day}
+		want := holds_table with input as inp with data.facts as plain
+		got := holds_table with input as inp with data.facts as indexed[day]
+		got_stale := holds_table with input as inp with data.facts as stale[day]
+		got == want
+		got_stale == want
+	}
+}
+
+test_holds_rank_same_with_and_without_index if {
+	every day in decision_days {
+		inp := {"org": "czj", "today": day}
+		want := holds_rank_table with input as inp with data.facts as plain
+		got := holds_rank_table with input as inp with data.facts as indexed[day]
+		got_stale := holds_rank_table with input as inp with data.facts as stale[day]
+		got == want
+		got_stale == want
+	}
+}
+
+holds_with(person, post, inp, facts) if {
+	lib.holds(person, post) with input as inp with data.facts as facts
+}
+
+holds_rank_with(person, level, unit, inp, facts) if {
+	lib.holds_rank(person, level, unit) with input as inp with data.facts as facts
+}
+
+rules_decision_with(inp, facts) := d if {
+	d := main.rules_decision with input as inp with data.facts as facts
+}
+
+# The cases above are not all alike: on the fixture's day some people hold and some do not.
+test_holds_cases_differ if {
+	inp := {"org": "czj", "today": fx.today}
+	holds_with("he-wen", "gkc-zfsh", inp, indexed[fx.today])
+	not holds_with("qian-hao", "gkc-zfsh", inp, indexed[fx.today])
+	holds_with("ghost-holder", "no-such-post", inp, indexed[fx.today])
+	not holds_with("unknown-person", "gkc-zfsh", inp, indexed[fx.today])
+	not holds_with("left-manager", "ysc-zbgl", inp, indexed[fx.today])
+	holds_with("ends-today", "gkc-cz", inp, indexed[fx.today])
+	not holds_with("ends-today", "gkc-cz", {"org": "czj", "today": "2026-11-22"}, indexed["2026-11-22"])
+	holds_rank_with("two-posts", 3, "gkc", inp, indexed[fx.today])
+	not holds_rank_with("ghost-holder", 1, "gkc", inp, indexed[fx.today])
+}
+
+# The index is what is read when the day matches, and only then: a person missing from it
+# holds nothing that day, whatever the holdings say.
+test_index_read_only_for_its_day if {
+	inp := {"org": "czj", "today": fx.today}
+	without_he_wen := json.remove(indexed[fx.today], ["orgs/czj/current/he-wen"])
+	not holds_with("he-wen", "gkc-zfsh", inp, without_he_wen)
+	not holds_rank_with("he-wen", 1, "gkc", inp, without_he_wen)
+	holds_with("he-wen", "gkc-zfsh", {"org": "czj", "today": "2026-11-22"}, without_he_wen)
+	holds_rank_with("he-wen", 1, "gkc", {"org": "czj", "today": "2026-11-22"}, without_he_wen)
+}
+
+test_manage_handle_reads_the_day_index if {
+	# zhang-wei manages the case's fund; with the index the funds come from current.
+	inp := object.union(fx.sign_last, {"actor": fx.actor("zhang-wei")})
+	"sod.manage_handle" in {v.rule | some v in rules_decision_with(inp, indexed[fx.today]).violations}
+	no_funds := json.patch(indexed[fx.today], [{"op": "replace", "path": "/orgs/czj/current/zhang-wei/funds", "value": {}}])
+	not "sod.manage_handle" in {v.rule | some v in rules_decision_with(inp, no_funds).violations}
+	stale_inp := object.union(inp, {"today": "2026-11-22"})
+	"sod.manage_handle" in {v.rule | some v in rules_decision_with(stale_inp, no_funds).violations}
+}
+
+# approvals(day) signs every step of the base case as every person, and as a delegate for
+# a few principals (one of them managing the case's fund), on day. (Signing meets every
+# rule that reads holdings; claiming meets the same helpers.)
+approvals(day) := [object.union(fx.approval("approval.sign", person, step), {"today": day}) |
+	some person in people
+	some step, _ in fx.steps
+]
+
+delegations(day) := [object.union(fx.approval("approval.sign", pair[0], step), {"today": day, "actor": fx.delegate(pair[0], pair[1])}) |
+	some pair in [["liu-fang", "zhang-wei"], ["he-wen", "gao-yan"], ["nobody", "two-posts"], ["ghost-holder", "left-manager"], ["ends-today", "wu-gang"]]
+	some step, _ in fx.steps
+]
+
+# decisions_on(corpus) is rules_decision for each input of corpus, on data.facts.
+decisions_on(corpus) := [d | some inp in corpus; d := main.rules_decision with input as inp]
+
+decisions_agree(day) if {
+	corpus := array.concat(approvals(day), delegations(day))
+	want := decisions_on(corpus) with data.facts as plain
+	got := decisions_on(corpus) with data.facts as indexed[day]
+	got_stale := decisions_on(corpus) with data.facts as stale[day]
+	got == want
+	got_stale == want
+}
+
+test_decisions_same_with_and_without_index_2019_02_28 if decisions_agree("2019-02-28")
+
+test_decisions_same_with_and_without_index_2022_12_31 if decisions_agree("2022-12-31")
+
+test_decisions_same_with_and_without_index_2026_11_21 if decisions_agree("2026-11-21")
+
+test_decisions_same_with_and_without_index_2026_12_01 if decisions_agree("2026-12-01")
+
+# The decisions compared are not all alike: on the fixture's day the corpus has allowed
+# decisions and denials by the rules that read holdings.
+test_decision_cases_differ if {
+	ds := decisions_on(array.concat(approvals(fx.today), delegations(fx.today))) with data.facts as indexed[fx.today]
+	some allowed in ds
+	allowed.allowed
+	rules := {v.rule | some d in ds; some v in d.violations}
+	"signoff.not_holder" in rules
+	"sod.manage_handle" in rules
+	"sod.separated_steps" in rules
+}
