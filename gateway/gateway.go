@@ -41,6 +41,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/shared/auth"
@@ -120,6 +121,10 @@ var registrations = map[string][]registration{
 		bind(&registryv1.PublicCatalogService_ServiceDesc, registryv1.NewPublicCatalogServiceClient, registryv1.RegisterPublicCatalogServiceHandlerClient),
 		// The policy service is served by the registry binary.
 		bind(&policyv1.PolicyService_ServiceDesc, policyv1.NewPolicyServiceClient, policyv1.RegisterPolicyServiceHandlerClient),
+	},
+	"approval": {
+		bind(&approvalv1.CaseService_ServiceDesc, approvalv1.NewCaseServiceClient, approvalv1.RegisterCaseServiceHandlerClient),
+		bind(&approvalv1.CalendarService_ServiceDesc, approvalv1.NewCalendarServiceClient, approvalv1.RegisterCalendarServiceHandlerClient),
 	},
 }
 

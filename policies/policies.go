@@ -3,7 +3,7 @@
 // works with no publishing. Policy officers publish newer sets through fenquanctl; the
 // services swap them in at runtime.
 //
-// The set is one folder per package (main, input, api, sod, signoff, collective,
+// The set is one folder per package (main, input, api, case, sod, signoff, collective,
 // discretion, grading, lib): its rules, its tests and its data.json, loaded at
 // data.<folder>. Tests are embedded too: a service runs the set's own tests before it
 // swaps a set in. The contract (actions, input document, rule ids) is docs/POLICY.md.

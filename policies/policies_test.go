@@ -26,11 +26,13 @@ var ruleIDs = []string{
 	"api.permission",
 	"sod.ab_distinct", "sod.separated_steps", "sod.manage_handle", "sod.self_approval",
 	"sod.conflict_of_interest", "sod.delegation_separation", "sod.indicator_setter",
+	"sod.added_signer", "sod.added_signer_conflict", "sod.supervisor_involved",
 	"signoff.not_holder", "signoff.level_skipped", "signoff.amount_band",
 	"signoff.collective_required", "signoff.emergency_justification", "signoff.emergency_joint_review",
 	"collective.not_member", "collective.not_present", "collective.recused",
 	"collective.conflict_of_interest", "collective.version_mismatch", "collective.quorum",
-	"collective.majority",
+	"collective.majority", "collective.convener", "collective.no_members", "collective.attendee_not_member",
+	"case.not_applicant", "case.not_editor", "case.inactive_actor", "case.signer_inactive", "case.hold_permission",
 	"discretion.no_tier", "discretion.out_of_range",
 	"grading.out_of_scale",
 }
@@ -245,7 +247,7 @@ func scope(docs map[string]any, pkg string, key ...string) ([]string, bool) {
 func TestScopesNameKnownActions(t *testing.T) {
 	_, docs := load(t)
 	known := docs["input"].(map[string]any)["actions"].(map[string]any)
-	for _, pkg := range []string{"api", "sod", "signoff", "collective", "discretion", "grading"} {
+	for _, pkg := range []string{"api", "case", "sod", "signoff", "collective", "discretion", "grading"} {
 		actions, ok := scope(docs, pkg, "actions")
 		if !ok || len(actions) == 0 {
 			t.Errorf("data.%s.actions is missing, empty or not an object of actions (action: true)", pkg)
@@ -277,7 +279,7 @@ func TestScopesNameKnownActions(t *testing.T) {
 
 // TestEmbedded checks that FS holds every package folder.
 func TestEmbedded(t *testing.T) {
-	for _, pkg := range []string{"main", "input", "api", "sod", "signoff", "collective", "discretion", "grading", "lib"} {
+	for _, pkg := range []string{"main", "input", "api", "case", "sod", "signoff", "collective", "discretion", "grading", "lib"} {
 		if _, err := fs.Stat(policies.FS, pkg+"/"+pkg+".rego"); err != nil {
 			t.Errorf("%s/%s.rego not embedded: %v", pkg, pkg, err)
 		}

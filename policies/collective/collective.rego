@@ -4,7 +4,9 @@
 #   The leadership meeting that decides a 三重一大 matter: only present members who have not
 #   stood aside vote, on the case's current version, with a quorum and a majority of yes.
 #   On approval.meeting.vote the voter is the actor; on approval.meeting.close every voter
-#   in meeting.votes is checked again. Thresholds: data.collective.quorum and
+#   in meeting.votes is checked again. A leader convenes the meeting
+#   (approval.meeting.convene) and records attendance and recusals
+#   (approval.meeting.attend), of members only. Thresholds: data.collective.quorum and
 #   data.collective.majority.
 package fenquan.collective
 
@@ -187,5 +189,73 @@ deny contains v if {
 		sprintf("案件 %s 的集体决策未获通过:出席且未回避的 %d 人中仅 %d 人赞成(%s),未过半数", [input.case.id, count(present), count(yes_votes), lib.list_text(yes_votes)]),
 		sprintf("the collective decision on case %s has not passed: %d of the %d present, non-recused members voted yes (%s), not a majority", [input.case.id, count(yes_votes), count(present), lib.list_text_en(yes_votes)]),
 		"严格执行民主决策制度,凡涉及“三重一大”事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)",
+	)
+}
+
+# METADATA
+# title: A leader convenes and records the meeting
+# description: >-
+#   The person whose posts count (lib.principal: the actor, or the principal of a delegate)
+#   is not in the org's leadership (data.facts.orgs[org].leadership): only a leader
+#   convenes the leadership meeting and records its attendance and recusals.
+# custom:
+#   id: collective.convener
+#   basis: 健全议事规则和工作规则,规范领导班子及其主要负责人的决策权限、决策内容及决策程序(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)
+deny contains v if {
+	data.collective.rule_actions.convener[input.action]
+	person := lib.principal
+	not data.facts.orgs[input.org].leadership[person] == true
+	v := lib.violation(
+		"collective.convener",
+		sprintf("集体决策会议由领导班子成员召集和记录:%s 不在本单位领导班子中,不得%s(案件 %s)", [person, lib.verb_zh, input.case.id]),
+		sprintf("the leadership meeting is convened and recorded by a leader: %s is not in the org's leadership and may not %s case %s", [person, lib.verb_en, input.case.id]),
+		"健全议事规则和工作规则,规范领导班子及其主要负责人的决策权限、决策内容及决策程序(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)",
+	)
+}
+
+# METADATA
+# title: The meeting has members
+# description: The meeting convened lists no members (meeting.members is empty).
+# custom:
+#   id: collective.no_members
+#   basis: 凡涉及重大事项决策、重要人事任免、重大项目安排和大额资金使用等事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)
+deny contains v if {
+	data.collective.rule_actions.no_members[input.action]
+	count(members) == 0
+	v := lib.violation(
+		"collective.no_members",
+		sprintf("案件 %s 的集体决策会议未列出任何成员,须由领导班子集体研究,不得召集", [input.case.id]),
+		sprintf("the leadership meeting on case %s lists no members: the leadership decides collectively, so it may not be convened", [input.case.id]),
+		"凡涉及重大事项决策、重要人事任免、重大项目安排和大额资金使用等事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)",
+	)
+}
+
+# outsiders are the people recorded as present or recused who are not members.
+outsiders contains p if {
+	some p in input.meeting.attendees
+	not p in members
+}
+
+outsiders contains p if {
+	some p in input.meeting.recused
+	not p in members
+}
+
+# METADATA
+# title: Only members are recorded as present or recused
+# description: >-
+#   A person recorded as present (meeting.attendees) or recused (meeting.recused) is not a
+#   member of the meeting (meeting.members). One violation per person.
+# custom:
+#   id: collective.attendee_not_member
+#   basis: 重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案)
+deny contains v if {
+	data.collective.rule_actions.attendee_not_member[input.action]
+	some p in outsiders
+	v := lib.violation(
+		"collective.attendee_not_member",
+		sprintf("%s 不是案件 %s 集体决策会议的成员,不得登记为出席或回避", [p, input.case.id]),
+		sprintf("%s is not a member of the leadership meeting on case %s and may not be recorded as present or recused", [p, input.case.id]),
+		"重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案)",
 	)
 }

@@ -226,3 +226,81 @@ test_majority_excludes_recused_from_base if {
 test_majority_denies_empty_meeting if {
 	"collective.majority" in ids(fx.close(m({"attendees": [], "votes": {}})))
 }
+
+# --- collective.convener
+
+test_base_meeting_records_clean if {
+	count(ids(fx.convene)) == 0
+	count(ids(fx.attend(fx.meeting))) == 0
+}
+
+test_convener_denies_non_leader if {
+	# 处长 wu-gang is not in the leadership.
+	inp := object.union(fx.convene, {"actor": fx.actor("wu-gang")})
+	ids(inp) == {"collective.convener"}
+	mentions(inp, "collective.convener", ["wu-gang", "c-0001", "召集集体决策会议"])
+	mentions(inp, "collective.convener", ["may not convene the leadership meeting on case c-0001"])
+}
+
+test_convener_denies_non_leader_recording_attendance if {
+	inp := object.union(fx.attend(fx.meeting), {"actor": fx.actor("sun-li")})
+	ids(inp) == {"collective.convener"}
+	mentions(inp, "collective.convener", ["sun-li", "登记出席与回避"])
+}
+
+test_convener_counts_the_principal if {
+	# A secretary recording for the 局长 acts for a leader; a leader's delegate acting for a
+	# non-leader does not.
+	not "collective.convener" in ids(object.union(fx.attend(fx.meeting), {"actor": fx.delegate("sun-li", "zhou-jianguo")}))
+	mentions(object.union(fx.convene, {"actor": fx.delegate("zhou-jianguo", "sun-li")}), "collective.convener", ["sun-li"])
+}
+
+test_convener_allows_leader if {
+	not "collective.convener" in ids(object.union(fx.convene, {"actor": fx.actor("deng-yi")}))
+}
+
+test_convener_reads_the_leadership if {
+	facts := json.patch(fx.facts, [{"op": "remove", "path": "/orgs/czj/leadership/zhou-jianguo"}])
+	d := collective.deny with input as fx.convene with data.facts as facts
+	"collective.convener" in {v.rule | some v in d}
+}
+
+# --- collective.no_members
+
+test_no_members_denies_empty_meeting if {
+	inp := object.union(fx.convene, {"meeting": {"members": []}})
+	ids(inp) == {"collective.no_members"}
+	mentions(inp, "collective.no_members", ["c-0001"])
+}
+
+test_no_members_allows_members if {
+	not "collective.no_members" in ids(fx.convene)
+}
+
+# --- collective.attendee_not_member
+
+test_attendee_not_member_denies_outsiders if {
+	# he-wen is recorded present and sun-li recused, neither a member: one violation each.
+	inp := fx.attend(m({"attendees": array.concat(fx.members, ["he-wen"]), "recused": ["sun-li"]}))
+	ids(inp) == {"collective.attendee_not_member"}
+	count([v | some v in deny_set(inp); v.rule == "collective.attendee_not_member"]) == 2
+	mentions(inp, "collective.attendee_not_member", ["he-wen", "c-0001"])
+	mentions(inp, "collective.attendee_not_member", ["sun-li"])
+}
+
+test_attendee_not_member_one_violation_per_person if {
+	inp := fx.attend(m({"attendees": ["he-wen", "he-wen"], "recused": ["he-wen"]}))
+	count([v | some v in deny_set(inp); v.rule == "collective.attendee_not_member"]) == 1
+}
+
+test_attendee_not_member_allows_members if {
+	not "collective.attendee_not_member" in ids(fx.attend(m({"recused": ["xu-hong"]})))
+}
+
+test_attend_does_not_check_conflicts if {
+	# xu-hong's declaration matches the payee; whether she stood aside is checked on votes.
+	payee := {"name": "某某建设有限公司(武汉)", "code": "", "is_person": false}
+	inp := object.union(fx.attend(fx.meeting), {"case": {"payee": payee}})
+	count(ids(inp)) == 0
+	"collective.conflict_of_interest" in ids(object.union(fx.vote("xu-hong"), {"case": {"payee": payee}}))
+}

@@ -28,6 +28,9 @@ test_every_base_input_is_complete if {
 		fx.api("wang-jing", "audit.read", ["auditor"], []),
 		fx.platform_api("root-op", "registry.orgs.create", ["platform-admin"]),
 		fx.risk(3, 3, fx.low_factors, fx.no_force),
+		fx.withdraw, fx.comment, fx.update_payload, fx.add_signer, fx.sign_added,
+		fx.hold, fx.hold_by_service, fx.release,
+		fx.convene, fx.attend(fx.meeting),
 	] {
 		count(deny_set(inp)) == 0
 	}
@@ -107,6 +110,31 @@ test_missing_field_vote if {
 	missing_paths(inp) == {"meeting.vote"}
 }
 
+test_missing_field_signer if {
+	missing_paths(object.remove(fx.add_signer, ["signer"])) == {"signer"}
+	missing_paths(object.union(fx.add_signer, {"signer": {"person": ""}})) == {"signer.person"}
+	"input.unexpected_field" in ids(object.union(fx.sign, {"signer": {"person": "lin-tao"}}))
+}
+
+test_missing_field_hold if {
+	missing_paths(object.remove(fx.hold, ["hold", "roles"])) == {"hold", "roles"}
+	missing_paths(json.remove(fx.release, ["hold/rule"])) == {"hold.rule"}
+
+	# A hold gets its id when it is placed; a release names the hold it releases.
+	not "input.missing_field" in ids(fx.hold)
+	missing_paths(object.union(fx.release, {"hold": {"id": ""}})) == {"hold.id"}
+	"input.missing_field" in ids(object.union(fx.hold, {"platform_roles": "service"}))
+}
+
+test_missing_field_of_new_case_actions if {
+	missing_paths(json.remove(fx.withdraw, ["case/applicant", "case/b"])) == {"case.applicant", "case.b"}
+	missing_paths(json.remove(fx.comment, ["case/id"])) == {"case.id"}
+	missing_paths(json.remove(fx.update_payload, ["case/payee/code"])) == {"case.payee.code"}
+	missing_paths(json.remove(fx.add_signer, ["step/entry", "case/signatures"])) == {"step.entry", "case.signatures"}
+	missing_paths(json.remove(fx.convene, ["meeting/votes"])) == {"meeting.votes"}
+	"input.missing_field" in ids(fx.attend(object.union(fx.meeting, {"recused": "xu-hong"})))
+}
+
 test_missing_field_risk_factor if {
 	inp := json.remove(fx.risk(3, 3, fx.low_factors, fx.no_force), ["risk/factors/frequency"])
 	missing_paths(inp) == {"risk.factors.frequency"}
@@ -176,13 +204,38 @@ test_missing_field_denies_wrong_type if {
 	}
 }
 
+# optional_typed are the keys an action types without requiring them: checked only when
+# present (input.step.added_signers of approval.sign and approval.claim, absent unless
+# someone was added to sign the step).
+optional_typed := {"input.step": {"added_signers"}}
+
 test_types_name_required_keys if {
 	every _, spec in data.input.actions {
 		every path, keys in object.get(spec, "types", {}) {
+			spec.required[path]
 			every key, want in keys {
-				key in spec.required[path]
+				typed_key_declared(spec, path, key)
 				want in {"array", "boolean", "object", "string", "number"}
 			}
 		}
 	}
+}
+
+typed_key_declared(spec, path, key) if key in spec.required[path]
+
+typed_key_declared(_, path, key) if key in optional_typed[path]
+
+# --- optional typed keys: input.step.added_signers
+
+test_added_signers_optional if {
+	not "input.missing_field" in ids(fx.sign)
+	count(deny_set(object.union(fx.sign, {"step": {"added_signers": ["lin-tao"]}}))) == 0
+	count(deny_set(object.union(fx.claim, {"step": {"added_signers": []}}))) == 0
+	count(deny_set(object.union(fx.sign, {"step": {"added_signers": null}}))) == 0
+}
+
+test_added_signers_must_be_an_array if {
+	inp := object.union(fx.sign, {"step": {"added_signers": "lin-tao"}})
+	{v.en | some v in deny_set(inp)} == {"action approval.sign needs the field step.added_signers as an array"}
+	"input.missing_field" in ids(object.union(fx.claim, {"step": {"added_signers": {"lin-tao": true}}}))
 }

@@ -241,6 +241,61 @@ close(m) := object.union(
 	{"case": {"amount": 8000000.0}, "meeting": m},
 )
 
+# convene: the 局长 zhou-jianguo convenes the leadership on the 大额 case; attend(m): he
+# records who is present and who stood aside.
+convene := object.union(
+	approval("approval.meeting.convene", "zhou-jianguo", "cz"),
+	{"case": {"amount": 8000000.0}, "meeting": {"members": members, "attendees": [], "recused": [], "votes": {}, "proposal_version": 3}},
+)
+
+attend(m) := object.union(
+	approval("approval.meeting.attend", "zhou-jianguo", "cz"),
+	{"case": {"amount": 8000000.0}, "meeting": m},
+)
+
+# withdraw: the applicant feng-yu withdraws his case before anyone signed it.
+withdraw := object.union(approval("approval.withdraw", "feng-yu", "zcjh"), {"case": {"signatures": []}})
+
+# comment: 支付审核 he-wen comments on the case.
+comment := approval("approval.comment", "he-wen", "zfsh")
+
+# update_payload: the applicant feng-yu raises the amount; the case is sent as it will be
+# after the change (version 4, its signatures voided).
+update_payload := object.union(
+	approval("approval.update_payload", "feng-yu", "zcjh"),
+	{"case": {"amount": 1300000.0, "payload_version": 4, "signatures": []}},
+)
+
+# add_signer(person, step, signer): person, acting on step, requires signer's signature at
+# it as well (加签). add_signer: 支付审核 he-wen adds 预算处分管处长 lin-tao at zfsh.
+add_signer_at(person, step, signer) := object.union(
+	approval("approval.add_signer", person, step),
+	{"signer": {"person": signer}},
+)
+
+add_signer := add_signer_at("he-wen", "zfsh", "lin-tao")
+
+# sign_added: lin-tao, added to zfsh, signs it without holding its post.
+sign_added := object.union(sign, {"actor": actor("lin-tao"), "step": {"added_signers": ["lin-tao"]}})
+
+# hold_by(person, roles, platform_roles): person holds (拦截) the case at 支付审核 with the
+# roles they hold. hold: the 监察员 wang-jing (not in the org's facts) holds it;
+# hold_by_service: the supervision service, a platform principal, does; release: the
+# 监察员 releases the hold.
+hold_by(person, roles, platform_roles) := object.union(
+	approval("approval.hold", person, "zfsh"),
+	{
+		"roles": roles, "platform_roles": platform_roles,
+		"hold": {"id": "", "reason": "大额资金支付前预警,待核实付款对象", "rule": "supervision.large_payment"},
+	},
+)
+
+hold := hold_by("wang-jing", ["supervisor"], [])
+
+hold_by_service := hold_by("sub:svc-supervision", [], ["service"])
+
+release := object.union(hold, {"action": "approval.release", "hold": {"id": "h-0001"}})
+
 # A 行政处罚 case at its 决定 step, with the benchmark item of CATALOG.md.
 tiers := [
 	{"id": "minor", "display_name": "轻微", "circumstance_codes": ["first_offence", "corrected_promptly"], "min_amount": 0, "max_amount": 0},

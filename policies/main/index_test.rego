@@ -6,8 +6,9 @@
 #   the holdings otherwise (lib/lib.rego). These tests run the same cases three ways — facts
 #   without indexes, facts indexed for the input's day, facts indexed for another day — and
 #   assert the same answers: lib.holds and lib.holds_rank for every person, post, rank and
-#   unit, and whole decisions (rules_decision) for every person signing or claiming every
-#   step, in person and as a delegate, on days around the fixture's assignment boundaries.
+#   unit, and whole decisions (rules_decision) for every person signing every step, in
+#   person, as a delegate and as an added signer, and adding a signer (加签) at every step,
+#   on days around the fixture's assignment boundaries.
 package fenquan.index_test
 
 import data.fenquan.fixtures as fx
@@ -154,11 +155,24 @@ delegations(day) := [object.union(fx.approval("approval.sign", pair[0], step), {
 	some step, _ in fx.steps
 ]
 
+# add_signers(day) has every person add a signer (加签) at every step on day, which meets
+# signoff.not_holder like a signature; added(day) has every person sign every step as an
+# added signer (step.added_signers), which lets them sign without holding it unless they left.
+add_signers(day) := [object.union(fx.add_signer_at(person, step, "lin-tao"), {"today": day}) |
+	some person in people
+	some step, _ in fx.steps
+]
+
+added(day) := [object.union(fx.approval("approval.sign", person, step), {"today": day, "step": {"added_signers": [person]}}) |
+	some person in people
+	some step, _ in fx.steps
+]
+
 # decisions_on(corpus) is rules_decision for each input of corpus, on data.facts.
 decisions_on(corpus) := [d | some inp in corpus; d := main.rules_decision with input as inp]
 
 decisions_agree(day) if {
-	corpus := array.concat(approvals(day), delegations(day))
+	corpus := array.concat(array.concat(approvals(day), delegations(day)), array.concat(add_signers(day), added(day)))
 	want := decisions_on(corpus) with data.facts as plain
 	got := decisions_on(corpus) with data.facts as indexed[day]
 	got_stale := decisions_on(corpus) with data.facts as stale[day]
@@ -184,4 +198,9 @@ test_decision_cases_differ if {
 	"signoff.not_holder" in rules
 	"sod.manage_handle" in rules
 	"sod.separated_steps" in rules
+	adds := decisions_on(add_signers(fx.today)) with data.facts as indexed[fx.today]
+	some allowed_add in adds
+	allowed_add.allowed
+	"signoff.not_holder" in {v.rule | some d in adds; some v in d.violations}
+	"case.inactive_actor" in {v.rule | some d in adds; some v in d.violations}
 }

@@ -10,6 +10,7 @@
 package fenquan.main
 
 import data.fenquan.api
+import data.fenquan.case
 import data.fenquan.collective
 import data.fenquan.discretion
 import data.fenquan.grading
@@ -34,6 +35,11 @@ rule_violations contains v if {
 rule_violations contains v if {
 	data.signoff.actions[input.action]
 	some v in signoff.deny
+}
+
+rule_violations contains v if {
+	data.case.actions[input.action]
+	some v in case.deny
 }
 
 rule_violations contains v if {

@@ -27,8 +27,71 @@ test_allows_clean_actions if {
 		fx.close(object.union(fx.meeting, {"votes": {p: "yes" | some p in fx.members}})),
 		fx.api("wang-jing", "registry.catalog.write", ["catalog-admin"], []),
 		fx.platform_api("root-op", "registry.orgs.delete", ["platform-admin"]),
+		fx.withdraw, fx.comment, fx.update_payload, fx.add_signer, fx.sign_added,
+		fx.hold, fx.hold_by_service, fx.release,
+		fx.convene, fx.attend(fx.meeting),
 	] {
 		decide(inp) == {"allowed": true, "violations": [], "output": {}}
+	}
+}
+
+# clean holds an allowed input of every action; denied holds, for every action, an input
+# denied by a rule other than the input schema's, and the rules that deny it.
+clean := {
+	"api.access": fx.api("wang-jing", "registry.catalog.write", ["catalog-admin"], []),
+	"approval.create": fx.create,
+	"approval.claim": fx.claim,
+	"approval.sign": fx.sign,
+	"approval.reject": fx.approval("approval.reject", "zhou-min", "fgcz"),
+	"approval.return": fx.approval("approval.return", "wu-gang", "cz"),
+	"approval.delegate": object.union(fx.approval("approval.delegate", "liu-fang", "bfbl"), {"delegation": {"delegate": "gao-yan", "from": "2026-11-21", "until": "2026-11-28"}}),
+	"approval.meeting.vote": fx.vote("zhou-jianguo"),
+	"approval.meeting.close": fx.close(object.union(fx.meeting, {"votes": {p: "yes" | some p in fx.members}})),
+	"approval.withdraw": fx.withdraw,
+	"approval.comment": fx.comment,
+	"approval.update_payload": fx.update_payload,
+	"approval.add_signer": fx.add_signer,
+	"approval.hold": fx.hold,
+	"approval.release": fx.release,
+	"approval.meeting.convene": fx.convene,
+	"approval.meeting.attend": fx.attend(fx.meeting),
+	"risk.grade": fx.risk(3, 3, fx.low_factors, fx.no_force),
+}
+
+denied := {
+	"api.access": [fx.api("wang-jing", "audit.read", ["staff"], []), {"api.permission"}],
+	"approval.create": [object.union(fx.create, {"case": {"b": "feng-yu"}}), {"sod.ab_distinct"}],
+	"approval.claim": [object.union(fx.claim, {"actor": fx.actor("qian-hao")}), {"signoff.not_holder"}],
+	"approval.sign": [object.union(fx.sign, {"actor": fx.actor("qian-hao")}), {"signoff.not_holder"}],
+	"approval.reject": [fx.approval("approval.reject", "feng-yu", "fgcz"), {"sod.self_approval"}],
+	"approval.return": [fx.approval("approval.return", "feng-yu", "fgcz"), {"sod.self_approval"}],
+	"approval.delegate": [object.union(fx.approval("approval.delegate", "liu-fang", "bfbl"), {"delegation": {"delegate": "feng-yu", "from": "2026-11-21", "until": ""}}), {"sod.delegation_separation"}],
+	"approval.meeting.vote": [fx.vote("sun-li"), {"collective.not_member", "collective.not_present"}],
+	"approval.meeting.close": [fx.close(fx.meeting), {"collective.majority"}],
+	"approval.withdraw": [object.union(fx.withdraw, {"actor": fx.actor("cao-yang")}), {"case.not_applicant"}],
+	"approval.comment": [object.union(fx.comment, {"actor": fx.actor("ma-lin")}), {"case.inactive_actor"}],
+	"approval.update_payload": [object.union(fx.update_payload, {"actor": fx.actor("ma-lin")}), {"case.not_editor", "case.inactive_actor"}],
+	"approval.add_signer": [fx.add_signer_at("liu-fang", "zfsh", "feng-yu"), {"signoff.not_holder", "sod.added_signer"}],
+	"approval.hold": [fx.hold_by("feng-yu", ["staff"], []), {"case.hold_permission", "sod.supervisor_involved"}],
+	"approval.release": [object.union(fx.release, {"actor": fx.actor("wu-gang")}), {"sod.supervisor_involved"}],
+	"approval.meeting.convene": [object.union(fx.convene, {"actor": fx.actor("wu-gang"), "meeting": {"members": []}}), {"collective.convener", "collective.no_members"}],
+	"approval.meeting.attend": [fx.attend(object.union(fx.meeting, {"recused": ["he-wen"]})), {"collective.attendee_not_member"}],
+	"risk.grade": [fx.risk(6, 5, fx.low_factors, fx.no_force), {"grading.out_of_scale"}],
+}
+
+test_every_action_has_a_clean_and_a_denied_input if {
+	object.keys(clean) == object.keys(data.input.actions)
+	object.keys(denied) == object.keys(data.input.actions)
+	every action, inp in clean {
+		inp.action == action
+		decide(inp).allowed
+	}
+	every action, pair in denied {
+		pair[0].action == action
+		d := decide(pair[0])
+		d.allowed == false
+		{v.rule | some v in d.violations} == pair[1]
+		rules_decide(pair[0]).violations == d.violations
 	}
 }
 
@@ -93,6 +156,11 @@ test_rules_decision_is_decision_without_schema if {
 		fx.decide(fx.penalty(["repeated"], 1)),
 		fx.close(object.union(fx.meeting, {"attendees": ["zhou-jianguo"]})),
 		fx.api("wang-jing", "audit.read", ["staff"], []),
+		fx.hold_by("feng-yu", ["staff"], []),
+		object.union(fx.hold, {"roles": "supervisor"}),
+		object.remove(fx.add_signer, ["signer"]),
+		object.union(fx.sign_added, {"step": {"added_signers": "lin-tao"}}),
+		fx.attend(object.union(fx.meeting, {"recused": ["he-wen"]})),
 		{},
 		object.union(fx.sign, {"action": "approval.force"}),
 		json.remove(fx.sign, ["case/applicant"]),
@@ -143,6 +211,19 @@ test_sign_meets_discretion if {
 	"discretion.out_of_range" in rules(fx.decide(fx.penalty(["repeated"], 1)))
 }
 
+test_hold_by_service_meets_no_person_rule if {
+	# The supervision service acts as a platform principal, not a person of the org.
+	decide(fx.hold_by_service).allowed
+	decide(object.union(fx.hold_by_service, {"action": "approval.release", "hold": {"id": "h-0001"}})).allowed
+}
+
+test_added_signer_signs_under_every_other_rule if {
+	# An added signer meets the separation rules like any signer: he-wen signed zfsh and,
+	# added to bfbl, may not sign it.
+	inp := object.union(fx.sign_last, {"actor": fx.actor("he-wen"), "step": {"added_signers": ["he-wen"]}})
+	rules(inp) == ["sod.separated_steps"]
+}
+
 test_meeting_actions_meet_collective_only if {
 	# The voter holds no step post: signoff rules do not apply to a vote.
 	decide(fx.vote("deng-yi")).allowed
@@ -178,7 +259,7 @@ test_output_empty_for_other_actions if {
 # --- the scopes in data are consistent (a typo would silently switch a rule off)
 
 packages := {
-	"api": data.api, "sod": data.sod, "signoff": data.signoff,
+	"api": data.api, "case": data.case, "sod": data.sod, "signoff": data.signoff,
 	"collective": data.collective, "discretion": data.discretion, "grading": data.grading,
 }
 
@@ -217,6 +298,13 @@ test_mistyped_inputs_deny if {
 		fx.risk(3, 3, object.union(fx.low_factors, {"importance": "high"}), fx.no_force),
 		fx.decide(fx.penalty("repeated", "a lot")),
 		fx.close(object.union(fx.meeting, {"votes": "all yes"})),
+		object.union(fx.hold, {"roles": 42, "platform_roles": [7, "service"]}),
+		object.union(fx.hold_by("wang-jing", [7, "staff"], {"service": true}), {"case": {"signatures": "none"}}),
+		object.union(fx.add_signer, {"signer": {"person": 7}, "step": {"separations": "none"}}),
+		object.union(fx.sign_added, {"step": {"added_signers": "lin-tao"}}),
+		fx.attend(object.union(fx.meeting, {"members": 6, "attendees": "all", "recused": {"he-wen": true}})),
+		object.union(fx.convene, {"meeting": {"members": "all"}}),
+		object.union(fx.withdraw, {"case": {"applicant": ["feng-yu"]}}),
 	] {
 		d := decide(inp)
 		d.allowed == false

@@ -27,13 +27,17 @@ step_rank := level if {
 # title: Only the holder of the step's post acts
 # description: >-
 #   The actor (or, for a delegate, the principal) does not hold today the step's post, nor
-#   a post of the step's rank in the step's unit; people who left hold nothing.
+#   a post of the step's rank in the step's unit; people who left hold nothing. A person
+#   acting who is in step.added_signers (加签) and has not left may sign the step without
+#   holding it (not claim it, nor add signers). On approval.add_signer, only who may act
+#   on the step adds a signer.
 # custom:
 #   id: signoff.not_holder
 #   basis: 将流程与具体岗位紧密结合,将岗位工作内容、依据、方法、标准、程序、责任、要求和办理时限在流程图中予以设置和固化(武汉市财政局廉政风险防范体系建设)
 deny contains v if {
 	data.signoff.rule_actions.not_holder[input.action]
 	not may_act
+	not added_to_sign
 	person := lib.principal
 	v := lib.violation(
 		"signoff.not_holder",
@@ -53,6 +57,16 @@ may_act if {
 may_act if {
 	input.step.rank_level > 0
 	lib.holds_rank(lib.principal, input.step.rank_level, input.step.unit)
+}
+
+# added_to_sign holds, on approval.sign, when a person acting was added to sign this step
+# (加签: step.added_signers, optional) and has not left. It is asked only when may_act fails,
+# so the usual signature by the holder never reads it.
+added_to_sign if {
+	input.action == "approval.sign"
+	some p in input.step.added_signers
+	lib.acting[p]
+	lib.active(p)
 }
 
 seat_zh := sprintf("岗位 %s", [input.step.post]) if {

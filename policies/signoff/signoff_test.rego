@@ -93,6 +93,60 @@ test_not_holder_on_claim if {
 	"signoff.not_holder" in ids(object.union(fx.claim, {"actor": fx.actor("qian-hao")}))
 }
 
+# --- signoff.not_holder: added signers (加签) and approval.add_signer
+
+test_not_holder_allows_added_signer if {
+	# lin-tao (预算处) does not hold 支付审核; added to zfsh, he signs it.
+	count(ids(fx.sign_added)) == 0
+	inp := object.union(fx.sign, {"actor": fx.actor("lin-tao")})
+	mentions(inp, "signoff.not_holder", ["lin-tao", "gkc-zfsh"])
+}
+
+test_not_holder_allows_delegate_of_added_signer if {
+	inp := object.union(fx.sign_added, {"actor": fx.delegate("gao-yan", "lin-tao")})
+	not "signoff.not_holder" in ids(inp)
+}
+
+test_not_holder_denies_person_not_added if {
+	inp := object.union(fx.sign_added, {"actor": fx.actor("zhang-wei")})
+	mentions(inp, "signoff.not_holder", ["zhang-wei", "gkc-zfsh", "zfsh"])
+	none := object.union(fx.sign, {"actor": fx.actor("lin-tao"), "step": {"added_signers": []}})
+	"signoff.not_holder" in ids(none)
+}
+
+test_not_holder_denies_added_signer_who_left if {
+	inp := object.union(fx.sign, {"actor": fx.actor("ma-lin"), "step": {"added_signers": ["ma-lin"]}})
+	"signoff.not_holder" in ids(inp)
+}
+
+test_not_holder_added_signer_only_signs if {
+	# Being added lets one sign the step, not claim it nor add signers to it.
+	claim := object.union(fx.claim, {"actor": fx.actor("lin-tao"), "step": {"added_signers": ["lin-tao"]}})
+	mentions(claim, "signoff.not_holder", ["lin-tao", "受理"])
+	add := object.union(fx.add_signer_at("lin-tao", "zfsh", "zhou-min"), {"step": {"added_signers": ["lin-tao"]}})
+	"signoff.not_holder" in ids(add)
+}
+
+test_not_holder_on_add_signer if {
+	# Only who may act on the step adds a signer to it.
+	count(ids(fx.add_signer)) == 0
+	inp := fx.add_signer_at("liu-fang", "zfsh", "lin-tao")
+	ids(inp) == {"signoff.not_holder"}
+	mentions(inp, "signoff.not_holder", ["liu-fang", "gkc-zfsh", "加签"])
+	mentions(inp, "signoff.not_holder", ["add a signer to step zfsh"])
+	not "signoff.not_holder" in ids(fx.add_signer_at("zhou-min", "fgcz", "lin-tao"))
+}
+
+test_add_signer_meets_only_not_holder if {
+	# The other sign-off rules are about signatures: adding a signer to the completing step
+	# of a 大额 case on the emergency channel meets none of them.
+	inp := object.union(fx.add_signer_at("liu-fang", "bfbl", "lin-tao"), {"case": {
+		"amount": 9000000.0,
+		"emergency": {"active": true, "justification": "", "joint_review_passed": false},
+	}})
+	count(ids(inp)) == 0
+}
+
 # --- signoff.level_skipped
 
 test_level_skipped_denies_missing_level if {
@@ -263,4 +317,16 @@ test_bands_are_contiguous if {
 	}
 	not "below" in object.keys(bands[count(bands) - 1])
 	data.signoff.large_amount > 0
+}
+
+# Only who may act on a step delegates it.
+delegation_of(person) := object.union(fx.approval("approval.delegate", person, "bfbl"), {"delegation": {"delegate": "gao-yan", "from": fx.today, "until": "2026-11-28"}})
+
+test_not_holder_allows_the_holder_to_delegate if {
+	not "signoff.not_holder" in ids(delegation_of("liu-fang"))
+}
+
+test_not_holder_denies_delegating_a_step_one_does_not_hold if {
+	"signoff.not_holder" in ids(delegation_of("zhou-min"))
+	mentions(delegation_of("zhou-min"), "signoff.not_holder", ["zhou-min", "gkc-bfbl"])
 }

@@ -5,8 +5,10 @@
 #   steps of one separation (不相容岗位分离), whoever manages a fund or indicator does not
 #   handle it (管办分离), nobody approves their own case, anyone with a conflict stands
 #   aside (回避), a delegation does not carry a delegate into a separated role, and who set
-#   a budget indicator does not approve payments against it. Scope: data.sod.actions, and
-#   per rule data.sod.rule_actions.
+#   a budget indicator does not approve payments against it; nobody added as a signer
+#   (加签) crosses a separation, signs their own case or step twice, or has a conflict, and
+#   nobody who takes part in a case holds (拦截) it. Scope: data.sod.actions, and per rule
+#   data.sod.rule_actions.
 package fenquan.sod
 
 import data.fenquan.lib
@@ -219,6 +221,144 @@ deny contains v if {
 		sprintf("%s 下达了预算指标 %s,不得审批或支付以该指标列支的案件 %s(步骤 %s,%s)", [who, input.case.indicator, input.case.id, input.step.id, step_duty_zh]),
 		sprintf("%s set the budget indicator %s and may not approve or pay case %s against it (step %s, %s)", [who, input.case.indicator, input.case.id, input.step.id, step_duty_en]),
 		"对处内指标实行“管”、“办”分离,增加一道资金指标复核屏障,确保资金管理责任到人(武汉市财政局廉政风险防范体系建设)",
+	)
+}
+
+# METADATA
+# title: An added signer does not cross a separation
+# description: >-
+#   The person added as a signer of the step (加签, input.signer.person) already signed, in
+#   person or as the principal of a delegate, another step of a separation this step
+#   belongs to.
+# custom:
+#   id: sod.added_signer
+#   basis: 将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)
+deny contains v if {
+	data.sod.rule_actions.added_signer[input.action]
+	signer := input.signer.person
+	this := input.step.id
+	signatures := input.case.signatures
+	some sep in input.step.separations
+	some sig in signatures
+	other := sig.step
+	other != this
+	other in sep.steps
+	signer in [sig.person, object.get(sig, "on_behalf_of", "")]
+	v := lib.violation(
+		"sod.added_signer",
+		sprintf("%s 已在案件 %s 的步骤 %s 签署,%s 不得将其加签为与之分离的步骤 %s 的签署人(%s)", [signer, input.case.id, other, input.actor.person, input.step.id, sep_name(sep)]),
+		sprintf("%s already signed step %s of case %s; %s may not add them as a signer of step %s, which is separated from it (%s)", [signer, other, input.case.id, input.actor.person, input.step.id, sep_name(sep)]),
+		"将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)",
+	)
+}
+
+# METADATA
+# title: The applicant is not added as a signer
+# description: The person added as a signer is the applicant of the case and the step is not the entry step.
+# custom:
+#   id: sod.added_signer
+#   basis: 按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)
+deny contains v if {
+	data.sod.rule_actions.added_signer[input.action]
+	input.signer.person == input.case.applicant
+	not input.step.entry
+	v := lib.violation(
+		"sod.added_signer",
+		sprintf("%s 是案件 %s 的申请人,%s 不得将其加签为本案步骤 %s 的签署人", [input.case.applicant, input.case.id, input.actor.person, input.step.id]),
+		sprintf("%s is the applicant of case %s; %s may not add them as a signer of its step %s", [input.case.applicant, input.case.id, input.actor.person, input.step.id]),
+		"按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)",
+	)
+}
+
+# METADATA
+# title: Nobody adds themself as a signer
+# description: >-
+#   The person added as a signer is the actor, or the principal the actor acts for: one
+#   person would sign the step twice.
+# custom:
+#   id: sod.added_signer
+#   basis: 按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)
+deny contains v if {
+	data.sod.rule_actions.added_signer[input.action]
+	signer := input.signer.person
+	lib.acting[signer]
+	v := lib.violation(
+		"sod.added_signer",
+		sprintf("%s 正在办理本次加签(本人或作为委托人),不得被加签为案件 %s 步骤 %s 的签署人", [signer, input.case.id, input.step.id]),
+		sprintf("%s is adding the signer (in person or as the principal) and may not be added as a signer of step %s of case %s", [signer, input.step.id, input.case.id]),
+		"按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)",
+	)
+}
+
+# METADATA
+# title: A conflicted person is not added as a signer
+# description: >-
+#   The person added as a signer has a conflict declaration valid today that matches the
+#   case's payee (by code when both carry one, by name otherwise).
+# custom:
+#   id: sod.added_signer_conflict
+#   basis: 公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)
+deny contains v if {
+	data.sod.rule_actions.added_signer_conflict[input.action]
+	signer := input.signer.person
+	lib.declares_conflict(signer, input.case.payee)
+	v := lib.violation(
+		"sod.added_signer_conflict",
+		sprintf("回避:%s 申报了与付款对象 %s 的利害关系,不得被加签为案件 %s 步骤 %s 的签署人", [signer, input.case.payee.name, input.case.id, input.step.id]),
+		sprintf("conflict of interest: %s declared a relation with the payee %s and may not be added as a signer of step %s of case %s", [signer, input.case.payee.name, input.step.id, input.case.id]),
+		"公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)",
+	)
+}
+
+# METADATA
+# title: Who takes part in a case does not hold it
+# description: >-
+#   监督与执行分离: a person acting (the actor, or the principal they act for) on a hold
+#   (拦截) or its release is the applicant, A (主办) or B (协办) of the case.
+# custom:
+#   id: sod.supervisor_involved
+#   basis: 建立健全决策权、执行权、监督权既相互制约又相互协调的权力结构和运行机制(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)
+deny contains v if {
+	data.sod.rule_actions.supervisor_involved[input.action]
+	some role, name in case_roles
+	who := input.case[role]
+	lib.acting[who]
+	v := lib.violation(
+		"sod.supervisor_involved",
+		sprintf("监督与执行分离:%s 是案件 %s 的%s,不得%s本案", [who, input.case.id, name.zh, lib.verb_zh]),
+		sprintf("supervision is separate from execution: %s is the %s of case %s and may not %s it", [who, name.en, input.case.id, lib.verb_en]),
+		"建立健全决策权、执行权、监督权既相互制约又相互协调的权力结构和运行机制(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)",
+	)
+}
+
+# case_roles names the roles a person takes in a case, for sod.supervisor_involved.
+case_roles := {
+	"applicant": {"zh": "申请人", "en": "applicant"},
+	"a": {"zh": "A角(主办)", "en": "A (lead)"},
+	"b": {"zh": "B角(协办)", "en": "B (assisting officer)"},
+}
+
+# METADATA
+# title: Who signed a case does not hold it
+# description: >-
+#   监督与执行分离: a person acting on a hold (拦截) or its release signed a step of the
+#   case, in person or as the principal of a delegate.
+# custom:
+#   id: sod.supervisor_involved
+#   basis: 建立健全决策权、执行权、监督权既相互制约又相互协调的权力结构和运行机制(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)
+deny contains v if {
+	data.sod.rule_actions.supervisor_involved[input.action]
+	some who in lib.acting
+	some sig in input.case.signatures
+	who == sig.person or {
+		who == sig.on_behalf_of
+		_ = sig.person # a signature without a person counts for nobody
+	}
+	v := lib.violation(
+		"sod.supervisor_involved",
+		sprintf("监督与执行分离:%s 已在案件 %s 的步骤 %s 签署,不得%s本案", [who, input.case.id, sig.step, lib.verb_zh]),
+		sprintf("supervision is separate from execution: %s signed step %s of case %s and may not %s it", [who, sig.step, input.case.id, lib.verb_en]),
+		"建立健全决策权、执行权、监督权既相互制约又相互协调的权力结构和运行机制(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)",
 	)
 }
 

@@ -270,6 +270,146 @@ test_indicator_setter_allows_without_indicator if {
 	not "sod.indicator_setter" in ids(inp)
 }
 
+# --- sod.conflict_of_interest on approval.update_payload
+
+test_conflict_denies_update_to_conflicted_payee if {
+	# cao-yang (B) declares a conflict with the new payee the update names.
+	facts := json.patch(fx.facts, [{"op": "add", "path": "/orgs/czj/conflicts/cao-yang", "value": fx.org.conflicts["sun-li"]}])
+	inp := object.union(fx.update_payload, {"actor": fx.actor("cao-yang"), "case": {"payee": fx.conflicted_payee}})
+	d := sod.deny with input as inp with data.facts as facts
+	some v in d
+	v.rule == "sod.conflict_of_interest"
+	contains(v.zh, "修改")
+	contains(v.en, "may not update case c-0001")
+}
+
+test_conflict_allows_update_to_other_payee if {
+	facts := json.patch(fx.facts, [{"op": "add", "path": "/orgs/czj/conflicts/cao-yang", "value": fx.org.conflicts["sun-li"]}])
+	inp := object.union(fx.update_payload, {"actor": fx.actor("cao-yang")})
+	d := sod.deny with input as inp with data.facts as facts
+	count(d) == 0
+}
+
+# --- sod.added_signer
+
+# added_after_zfsh(person, step, signer): person at step adds signer, after he-wen signed zfsh.
+added_after_zfsh(person, step, signer) := object.union(
+	fx.add_signer_at(person, step, signer),
+	{"case": {"signatures": array.concat(fx.chain_signatures, [fx.sig("zfsh", "he-wen", 1)])}},
+)
+
+test_base_add_signer_clean if {
+	count(ids(fx.add_signer)) == 0
+}
+
+test_added_signer_denies_separated_signer if {
+	# he-wen signed 支付审核 zfsh; liu-fang may not add him to 拨付办理 bfbl.
+	inp := added_after_zfsh("liu-fang", "bfbl", "he-wen")
+	ids(inp) == {"sod.added_signer"}
+	mentions(inp, "sod.added_signer", ["he-wen", "zfsh", "bfbl", "liu-fang", "支付审核与拨付办理分离"])
+}
+
+test_added_signer_denies_signer_who_signed_as_principal if {
+	# gao-yan signed zfsh on behalf of sun-li: sun-li may not be added to bfbl.
+	signed := array.concat(fx.chain_signatures, [object.union(fx.sig("zfsh", "gao-yan", 1), {"on_behalf_of": "sun-li"})])
+	inp := object.union(fx.add_signer_at("liu-fang", "bfbl", "sun-li"), {"case": {"signatures": signed}})
+	mentions(inp, "sod.added_signer", ["sun-li", "zfsh", "bfbl"])
+}
+
+test_added_signer_allows_signer_of_unseparated_step if {
+	# zhou-min signed fgcz, which is in no separation with bfbl.
+	not "sod.added_signer" in ids(added_after_zfsh("liu-fang", "bfbl", "zhou-min"))
+
+	# sun-li signed zgsh, whose separation (经办与审核) zfsh is not part of.
+	not "sod.added_signer" in ids(added_after_zfsh("he-wen", "zfsh", "sun-li"))
+}
+
+test_added_signer_denies_applicant if {
+	inp := fx.add_signer_at("he-wen", "zfsh", "feng-yu")
+	ids(inp) == {"sod.added_signer"}
+	mentions(inp, "sod.added_signer", ["feng-yu", "申请人", "he-wen", "zfsh"])
+}
+
+test_added_signer_allows_applicant_on_entry_step if {
+	not "sod.added_signer" in ids(fx.add_signer_at("cao-yang", "zcjh", "feng-yu"))
+}
+
+test_added_signer_denies_self if {
+	inp := fx.add_signer_at("he-wen", "zfsh", "he-wen")
+	ids(inp) == {"sod.added_signer"}
+	mentions(inp, "sod.added_signer", ["he-wen", "zfsh", "c-0001"])
+}
+
+test_added_signer_denies_principal_of_delegate if {
+	# gao-yan acts for he-wen and adds he-wen: he would sign the step twice.
+	inp := object.union(fx.add_signer, {"actor": fx.delegate("gao-yan", "he-wen"), "signer": {"person": "he-wen"}})
+	mentions(inp, "sod.added_signer", ["he-wen"])
+}
+
+test_added_signer_allows_other_person if {
+	not "sod.added_signer" in ids(fx.add_signer)
+}
+
+# --- sod.added_signer_conflict
+
+test_added_signer_conflict_denies_declared_conflict if {
+	# sun-li declared a relative at the payee.
+	inp := object.union(fx.add_signer_at("he-wen", "zfsh", "sun-li"), {"case": {"payee": fx.conflicted_payee}})
+	ids(inp) == {"sod.added_signer_conflict"}
+	mentions(inp, "sod.added_signer_conflict", ["sun-li", "某某建设有限公司", "c-0001", "zfsh"])
+}
+
+test_added_signer_conflict_allows_unrelated_payee if {
+	not "sod.added_signer_conflict" in ids(fx.add_signer_at("he-wen", "zfsh", "sun-li"))
+}
+
+test_added_signer_conflict_allows_expired_declaration if {
+	# wang-qiang's declaration ended 2025-12-31.
+	inp := object.union(fx.add_signer_at("he-wen", "zfsh", "wang-qiang"), {"case": {"payee": fx.conflicted_payee}})
+	not "sod.added_signer_conflict" in ids(inp)
+}
+
+test_added_signer_conflict_checks_the_signer_not_the_actor if {
+	# The actor's own conflict is not this rule's (sod.conflict_of_interest does not apply to add_signer).
+	inp := object.union(fx.add_signer_at("sun-li", "zgsh", "lin-tao"), {"case": {"payee": fx.conflicted_payee}})
+	count(ids(inp)) == 0
+}
+
+# --- sod.supervisor_involved
+
+test_supervisor_involved_allows_outsider if {
+	count(ids(fx.hold)) == 0
+	count(ids(fx.release)) == 0
+	count(ids(fx.hold_by_service)) == 0
+}
+
+test_supervisor_involved_denies_applicant_a_and_b if {
+	inp := object.union(fx.hold, {"actor": fx.actor("feng-yu")})
+	ids(inp) == {"sod.supervisor_involved"}
+	mentions(inp, "sod.supervisor_involved", ["feng-yu", "申请人", "c-0001", "拦截"])
+	mentions(inp, "sod.supervisor_involved", ["A角"])
+	mentions(inp, "sod.supervisor_involved", ["feng-yu signed step zcjh of case c-0001 and may not hold it"])
+	b := object.union(fx.release, {"actor": fx.actor("cao-yang")})
+	mentions(b, "sod.supervisor_involved", ["cao-yang", "B角", "解除拦截"])
+}
+
+test_supervisor_involved_denies_signer if {
+	# wu-gang signed the 处长 step; as a supervisor he may not hold the case.
+	inp := object.union(fx.hold, {"actor": fx.actor("wu-gang")})
+	mentions(inp, "sod.supervisor_involved", ["wu-gang", "cz", "c-0001"])
+}
+
+test_supervisor_involved_denies_signature_made_for_actor if {
+	signed := array.concat(fx.chain_signatures, [object.union(fx.sig("zfsh", "gao-yan", 1), {"on_behalf_of": "wang-jing"})])
+	inp := object.union(fx.hold, {"case": {"signatures": signed}})
+	mentions(inp, "sod.supervisor_involved", ["wang-jing", "zfsh"])
+}
+
+test_supervisor_involved_denies_through_delegate if {
+	inp := object.union(fx.hold, {"actor": fx.delegate("wang-jing", "sun-li")})
+	mentions(inp, "sod.supervisor_involved", ["sun-li", "zgsh"])
+}
+
 # --- scope is data
 
 test_scope_comes_from_data if {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
@@ -38,6 +42,9 @@ type Common struct {
 	LogLevel, LogFormat            string
 	GCPercent                      int64
 	MemoryLimit                    int64
+	// ServiceTokenFile holds the bearer token the service presents when it calls another
+	// service on its own behalf (not forwarding a user's token), e.g. the facts stream.
+	ServiceTokenFile string
 
 	envErrs []error // environment values that did not parse
 }
@@ -106,6 +113,56 @@ func (c *Common) Register(fs *flag.FlagSet, grpcPort, httpPort int) {
 	str(fs, &c.LogFormat, "log-format", "json", "json or text")
 	c.integer(fs, &c.GCPercent, "gc-percent", obs.DefaultGCPercent, "garbage collector target (GOGC wins when set)")
 	c.integer(fs, &c.MemoryLimit, "memory-limit", 0, "soft memory limit in bytes (GOMEMLIMIT wins; 0: 90% of the container's limit)")
+	str(fs, &c.ServiceTokenFile, "service-token-file", "", "bearer token this service presents on its own calls to other services (read again when it changes)")
+}
+
+// ServiceCallContext returns what the service's own calls carry: the token read from
+// --service-token-file (re-read when the file changes, so a rotated token is picked up).
+func (c *Common) ServiceCallContext() (func(context.Context) context.Context, error) {
+	if c.ServiceTokenFile == "" {
+		return nil, errors.New("config: --service-token-file is required: this service calls others on its own behalf")
+	}
+	tf := &tokenFile{path: c.ServiceTokenFile}
+	if _, err := tf.token(); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) context.Context {
+		tok, err := tf.token()
+		if err != nil {
+			return ctx // the call fails as unauthenticated and is retried
+		}
+		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+	}, nil
+}
+
+// tokenFile caches a token file's content until its modification time changes.
+type tokenFile struct {
+	path string
+	mu   sync.Mutex
+	mod  time.Time
+	tok  string
+}
+
+func (t *tokenFile) token() (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fi, err := os.Stat(t.path)
+	if err != nil {
+		return "", fmt.Errorf("config: service token: %w", err)
+	}
+	if t.tok != "" && fi.ModTime().Equal(t.mod) {
+		return t.tok, nil
+	}
+	b, err := os.ReadFile(t.path)
+	if err != nil {
+		return "", fmt.Errorf("config: service token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("config: service token file %s is empty", t.path)
+	}
+	t.tok, t.mod = tok, fi.ModTime()
+	return tok, nil
 }
 
 // Parse parses args and reports environment values that did not parse.

@@ -585,3 +585,76 @@ func (p *PDP) FactsJSON() ([]byte, error) {
 	}
 	return json.Marshal(v)
 }
+
+// Seat is a post a person holds on a day, with its unit and rank level (ids, not names).
+type Seat struct {
+	Post, Unit string
+	Rank       int
+	ABRole     string
+}
+
+// Holdings returns the posts person holds in org on day ("YYYY-MM-DD"); none for an
+// unknown or inactive person. For services answering "whose inbox is this step in".
+func (f *Facts) Holdings(org, person, day string) []Seat {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orgs[org]
+	if o == nil {
+		return nil
+	}
+	if p := o.people[person]; p == nil || p.Inactive {
+		return nil
+	}
+	var out []Seat
+	for _, a := range o.byPerson[person] {
+		if a.StartDate > day || (a.EndDate != "" && a.EndDate < day) {
+			continue
+		}
+		s := Seat{Post: lastSeg(a.Post), ABRole: abLetter(a.AbRole)}
+		if post := o.posts[s.Post]; post != nil {
+			s.Unit, s.Rank = lastSeg(post.Unit), int(post.Rank)
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Post < out[j].Post })
+	return out
+}
+
+// Leadership lists the people of org holding, on day, a post of a leadership unit.
+func (f *Facts) Leadership(org, day string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orgs[org]
+	if o == nil {
+		return nil
+	}
+	var out []string
+	o.leadershipAST(day).Value.(ast.Object).Foreach(func(k, _ *ast.Term) {
+		out = append(out, string(k.Value.(ast.String)))
+	})
+	sort.Strings(out)
+	return out
+}
+
+// Post returns a post's unit id and rank level.
+func (f *Facts) Post(org, post string) (unit string, rank int, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o := f.orgs[org]; o != nil {
+		if p := o.posts[post]; p != nil {
+			return lastSeg(p.Unit), int(p.Rank), true
+		}
+	}
+	return "", 0, false
+}
+
+// Active reports whether person is a known, active person of org.
+func (f *Facts) Active(org, person string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o := f.orgs[org]; o != nil {
+		p := o.people[person]
+		return p != nil && !p.Inactive
+	}
+	return false
+}

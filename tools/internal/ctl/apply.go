@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	"github.com/fenquan/fenquan/services/registry/catalogfile"
 	"github.com/fenquan/fenquan/services/shared/apierr"
-	"github.com/fenquan/fenquan/tools/internal/catalogfile"
 )
 
 func applyCommand(o *options) *cobra.Command {

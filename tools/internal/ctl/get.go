@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
-	"github.com/fenquan/fenquan/tools/internal/catalogfile"
+	"github.com/fenquan/fenquan/services/registry/catalogfile"
 )
 
 // kind describes one resource kind for `get`.

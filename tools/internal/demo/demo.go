@@ -6,7 +6,7 @@ import (
 
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 
-	"github.com/fenquan/fenquan/tools/internal/catalogfile"
+	"github.com/fenquan/fenquan/services/registry/catalogfile"
 )
 
 // OrgName is the demo org's resource name.

@@ -13,7 +13,7 @@ import (
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/registry/flowgraph"
 
-	"github.com/fenquan/fenquan/tools/internal/catalogfile"
+	"github.com/fenquan/fenquan/services/registry/catalogfile"
 )
 
 // asOf is the day the demo's "current" facts are checked on. A fixed day, not time.Now, so

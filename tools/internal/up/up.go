@@ -27,6 +27,7 @@ import (
 	"github.com/fenquan/fenquan/gateway"
 	"github.com/fenquan/fenquan/policies"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	"github.com/fenquan/fenquan/services/approval"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/discovery"
@@ -89,11 +90,22 @@ type deps struct {
 	log    *slog.Logger
 	pdp    *pdp.PDP
 	policy *pdp.Set
+	// dial connects to a component started before (in the order of components).
+	dial func(name string) (grpc.ClientConnInterface, error)
 }
 
 var components = []component{
 	{name: "registry", services: registry.GRPCServices, port: 1, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
 		return registry.New(ctx, registry.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp, DefaultPolicy: d.policy})
+	}},
+	// The approval service reads the catalogue from the registry; the org facts its
+	// decisions need are the process's PDP's, fed by the registry above.
+	{name: "approval", services: approval.GRPCServices, port: 2, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
+		reg, err := d.dial("registry")
+		if err != nil {
+			return nil, err
+		}
+		return approval.New(ctx, approval.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp, Registry: reg})
 	}},
 }
 
@@ -151,7 +163,18 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	authorizer := pdp.Authorizer{PDP: s.PDP}
-	d := deps{etcd: s.Etcd, log: log, pdp: s.PDP, policy: def}
+	d := deps{etcd: s.Etcd, log: log, pdp: s.PDP, policy: def, dial: func(name string) (grpc.ClientConnInterface, error) {
+		target, ok := s.GRPC[name]
+		if !ok {
+			return nil, fmt.Errorf("up: %s is not started", name)
+		}
+		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, err
+		}
+		s.run(func() error { <-ctx.Done(); return conn.Close() })
+		return conn, nil
+	}}
 
 	for _, c := range components {
 		srv, err := server.New(server.Config{
