@@ -128,7 +128,8 @@ declares_conflict(person, counterparty) if {
 }
 
 # matches_counterparty compares a declaration with a counterparty (the payee): by code
-# (统一社会信用代码, ID number, account) when both carry one, by name otherwise. Codes are
+# (统一社会信用代码, ID number, account) when both carry one, and by name — either match
+# counts, so a payee named as declared escapes no 回避 by quoting another code. Codes are
 # compared trimmed and upper-cased; names trimmed, without blanks, with full-width
 # brackets folded to ASCII.
 matches_counterparty(d, c) if {
@@ -139,7 +140,6 @@ matches_counterparty(d, c) if {
 
 matches_counterparty(d, c) if {
 	is_object(c)
-	not both_coded(d, c)
 	n := norm_name(object.get(d, "name", ""))
 	n != ""
 	n == norm_name(object.get(c, "name", ""))

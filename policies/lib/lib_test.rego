@@ -43,7 +43,8 @@ test_declares_conflict if {
 
 test_matches_counterparty if {
 	lib.matches_counterparty({"name": "A公司", "code": "X1"}, {"name": "B公司", "code": " x1"})
-	not lib.matches_counterparty({"name": "A公司", "code": "X1"}, {"name": "A公司", "code": "X2"})
+	lib.matches_counterparty({"name": "A公司", "code": "X1"}, {"name": "A公司", "code": "X2"})
+	not lib.matches_counterparty({"name": "A公司", "code": "X1"}, {"name": "B公司", "code": "X2"})
 	lib.matches_counterparty({"name": "A公司(武汉)", "code": ""}, {"name": "A公司 (武汉)", "code": "X2"})
 	not lib.matches_counterparty({"name": "", "code": ""}, {"name": "", "code": ""})
 }

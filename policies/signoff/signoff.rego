@@ -29,7 +29,9 @@ step_rank := level if {
 #   The actor (or, for a delegate, the principal) does not hold today the step's post, nor
 #   a post of the step's rank in the step's unit; people who left hold nothing. A person
 #   acting who is in step.added_signers (加签) and has not left may sign the step without
-#   holding it (not claim it, nor add signers). On approval.add_signer, only who may act
+#   holding it, or reject or return it (not claim it, delegate it nor add signers). On
+#   approval.reject and approval.return too, only who may act on the step (or was added to
+#   sign it) rejects or returns the case. On approval.add_signer, only who may act
 #   on the step adds a signer.
 # custom:
 #   id: signoff.not_holder
@@ -59,11 +61,12 @@ may_act if {
 	lib.holds_rank(lib.principal, input.step.rank_level, input.step.unit)
 }
 
-# added_to_sign holds, on approval.sign, when a person acting was added to sign this step
+# added_to_sign holds, on the actions of data.signoff.added_signer_actions (sign, and reject
+# or return: an added reviewer may object), when a person acting was added to sign this step
 # (加签: step.added_signers, optional) and has not left. It is asked only when may_act fails,
 # so the usual signature by the holder never reads it.
 added_to_sign if {
-	input.action == "approval.sign"
+	data.signoff.added_signer_actions[input.action]
 	some p in input.step.added_signers
 	lib.acting[p]
 	lib.active(p)

@@ -120,11 +120,29 @@ test_not_holder_denies_added_signer_who_left if {
 }
 
 test_not_holder_added_signer_only_signs if {
-	# Being added lets one sign the step, not claim it nor add signers to it.
+	# Being added lets one sign the step, not claim it, delegate it nor add signers to it.
 	claim := object.union(fx.claim, {"actor": fx.actor("lin-tao"), "step": {"added_signers": ["lin-tao"]}})
 	mentions(claim, "signoff.not_holder", ["lin-tao", "受理"])
 	add := object.union(fx.add_signer_at("lin-tao", "zfsh", "zhou-min"), {"step": {"added_signers": ["lin-tao"]}})
 	"signoff.not_holder" in ids(add)
+}
+
+test_not_holder_added_signer_may_reject_or_return if {
+	# An added reviewer may object to the step: reject or return the case.
+	some action in ["approval.reject", "approval.return"]
+	inp := object.union(fx.approval(action, "lin-tao", "zfsh"), {"step": {"added_signers": ["lin-tao"]}})
+	not "signoff.not_holder" in ids(inp)
+	deleg := object.union(fx.approval(action, "lin-tao", "zfsh"), {"step": {"added_signers": ["lin-tao"]}, "actor": fx.delegate("gao-yan", "lin-tao")})
+	not "signoff.not_holder" in ids(deleg)
+}
+
+test_not_holder_on_reject_and_return if {
+	# Only who may act on the step rejects or returns the case at it.
+	every action in ["approval.reject", "approval.return"] {
+		not "signoff.not_holder" in ids(fx.approval(action, "he-wen", "zfsh"))
+		mentions(fx.approval(action, "liu-fang", "zfsh"), "signoff.not_holder", ["liu-fang", "gkc-zfsh", "zfsh"])
+		"signoff.not_holder" in ids(fx.approval(action, "ma-lin", "zfsh"))
+	}
 }
 
 test_not_holder_on_add_signer if {

@@ -115,8 +115,9 @@ managing contains [who, post, target] if {
 # METADATA
 # title: No approval of one's own case
 # description: >-
-#   The applicant (in person or as the principal of a delegate) signs, rejects or returns a
-#   step of their own case other than the entry step.
+#   The applicant (in person or as the principal of a delegate) claims, signs, rejects or
+#   returns a step of their own case other than the entry step, adds a signer to it (加签)
+#   or delegates it.
 # custom:
 #   id: sod.self_approval
 #   basis: 按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关,避免一人独办(武汉市财政局廉政风险防范体系建设)
@@ -137,7 +138,7 @@ deny contains v if {
 # title: 回避 (conflict of interest)
 # description: >-
 #   The actor, or their principal, has a conflict declaration valid today that matches the
-#   case's payee: by code when both carry one, by name otherwise.
+#   case's payee: by code when both carry one, or by name.
 # custom:
 #   id: sod.conflict_of_interest
 #   basis: 公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)

@@ -146,6 +146,16 @@ test_self_approval_denies_return if {
 	mentions(inp, "sod.self_approval", ["退回"])
 }
 
+test_self_approval_denies_claim_add_signer_and_delegate if {
+	# The applicant takes no part in a later step: not claiming it, adding a signer to it
+	# nor delegating it.
+	"sod.self_approval" in ids(fx.approval("approval.claim", "feng-yu", "fgcz"))
+	"sod.self_approval" in ids(fx.add_signer_at("feng-yu", "fgcz", "lin-tao"))
+	deleg := object.union(fx.approval("approval.delegate", "feng-yu", "fgcz"), {"delegation": {"delegate": "lin-tao", "from": "2026-11-21", "until": ""}})
+	"sod.self_approval" in ids(deleg)
+	not "sod.self_approval" in ids(fx.approval("approval.claim", "feng-yu", "zcjh"))
+}
+
 test_self_approval_denies_through_delegate if {
 	inp := object.union(fx.sign, {"actor": fx.delegate("cao-yang", "feng-yu")})
 	"sod.self_approval" in ids(inp)
@@ -168,13 +178,15 @@ test_conflict_denies_by_code if {
 	mentions(inp, "sod.conflict_of_interest", ["sun-li", "某某建设有限公司", "c-0001"])
 }
 
-test_conflict_code_wins_over_name if {
-	# Same code under another name still matches; same name under another code does not.
+test_conflict_matches_code_or_name if {
+	# Same code under another name still matches; so does the same name under another code.
 	renamed := {"name": "某某建设集团", "code": "91420100ma4k2xxxx ", "is_person": false}
 	inp := object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": renamed}})
 	"sod.conflict_of_interest" in ids(inp)
 	other := {"name": "某某建设有限公司", "code": "91420100MA4OTHER0", "is_person": false}
-	not "sod.conflict_of_interest" in ids(object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": other}}))
+	"sod.conflict_of_interest" in ids(object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": other}}))
+	unrelated := {"name": "另一家公司", "code": "91420100MA4OTHER0", "is_person": false}
+	not "sod.conflict_of_interest" in ids(object.union(fx.sign_chain("sun-li", "zgsh", []), {"case": {"payee": unrelated}}))
 }
 
 test_conflict_denies_by_name_without_code if {

@@ -39,12 +39,14 @@ const (
 
 // illegal is the FAILED_PRECONDITION of an action the case's state does not allow.
 func illegal(reason, en, zh string) error {
-	st, err := status.New(codes.FailedPrecondition, en).WithDetails(
-		errInfo(reason),
-		localized(zh),
-	)
+	return refused(codes.FailedPrecondition, reason, en, zh)
+}
+
+// refused is an error with code, reason and a Chinese message.
+func refused(code codes.Code, reason, en, zh string) error {
+	st, err := status.New(code, en).WithDetails(errInfo(reason), localized(zh))
 	if err != nil {
-		return status.Error(codes.FailedPrecondition, en)
+		return status.Error(code, en)
 	}
 	return st.Err()
 }
@@ -57,6 +59,14 @@ type actor struct {
 	// id is the person id, or "sub:<subject>" for a caller who is no person of the org
 	// (a service holding a case for supervision).
 	id string
+}
+
+// subject is the caller's authenticated subject ("" when unauthenticated).
+func (a actor) subject() string {
+	if a.principal == nil {
+		return ""
+	}
+	return a.principal.Subject
 }
 
 func callerIn(ctx context.Context, org string) actor {
@@ -84,9 +94,12 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 			"request_id 必填：以同一 request_id 重试将返回首次结果")
 	}
 	digest := requestDigest(req)
-	caseKey, reqKey := s.keys.caseKey(org, id), s.keys.requestKey(org, req.GetRequestId())
+	caseKey, reqKey := s.keys.caseKey(org, id), s.keys.requestKey(org, callerIn(ctx, org).subject(), req.GetRequestId())
 	for attempt := 1; ; attempt++ {
-		resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(caseKey), clientv3.OpGet(reqKey)).Commit()
+		// Serializable reads: no wait for a read index behind the writes in flight. A
+		// stale read costs a retry — the write compares the case's revision and requires
+		// the request record to be absent — never a wrong result.
+		resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(caseKey, clientv3.WithSerializable()), clientv3.OpGet(reqKey, clientv3.WithSerializable())).Commit()
 		if err != nil {
 			return nil, storeErr(err)
 		}
@@ -117,20 +130,23 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		t := store.NewTxn().
 			ExpectRevision(caseKey, rev, req.GetName()).
 			ExpectRevision(reqKey, 0, "request "+req.GetRequestId())
-		s.writeChange(t, org, id, ch)
+		if err := s.writeChange(t, org, id, ch); err != nil {
+			return nil, err
+		}
 		newRev, err := s.commitWithRecord(dctx, t, reqKey, lease, requestRecord{Method: "Act", Digest: digest, Name: req.GetName()})
 		switch {
 		case err == nil:
 			out := ch.c
 			out.Name, out.Etag = req.GetName(), store.FormatEtag(newRev)
 			return out, nil
-		case errors.Is(err, store.ErrAlreadyExists):
+		case errors.Is(err, store.ErrAlreadyExists) && attempt < s.cfg.MaxAttempts:
 			continue // the same request was done concurrently: answer with its result
 		}
-		if _, retry := store.Retryable(err); retry && attempt < s.cfg.MaxAttempts {
+		_, retry := store.Retryable(err)
+		if retry && attempt < s.cfg.MaxAttempts {
 			continue
 		}
-		if _, retry := store.Retryable(err); retry {
+		if retry || errors.Is(err, store.ErrAlreadyExists) {
 			return nil, apierr.New(codes.Aborted, "CONTENDED", fmt.Sprintf("%s changed %d times while this action was decided: retry", req.GetName(), attempt), nil)
 		}
 		return nil, apierr.FromError(err)
@@ -145,11 +161,23 @@ func (s *Service) commitWithRecord(ctx context.Context, t *store.Txn, reqKey str
 	return s.store.Commit(ctx, t)
 }
 
-// writeChange adds the case and its new events to t.
-func (s *Service) writeChange(t *store.Txn, org, id string, ch *change) {
+// maxCaseBytes bounds a stored case (etcd refuses requests over 1.5 MiB by default, and
+// every reader of the case pays for its size): comments, signatures and meetings grow a
+// case, and one that reached the bound takes no more.
+const maxCaseBytes = 1 << 20
+
+// writeChange adds the case and its new events to t; a case grown past maxCaseBytes is
+// refused (RESOURCE_EXHAUSTED) and nothing is written.
+func (s *Service) writeChange(t *store.Txn, org, id string, ch *change) error {
 	c := proto.Clone(ch.c).(*approvalv1.Case)
 	c.Name, c.Etag = "", ""
-	t.Put(s.keys.caseKey(org, id), store.Marshal(c))
+	b := store.Marshal(c)
+	if len(b) > maxCaseBytes {
+		return refused(codes.ResourceExhausted, "CASE_TOO_LARGE",
+			fmt.Sprintf("%s would take %d bytes, over the %d a case may take: put long text in attachments", ch.c.Name, len(b), maxCaseBytes),
+			fmt.Sprintf("案件 %s 已达容量上限（%d 字节），长文本请以附件形式提交", ch.c.Name, maxCaseBytes))
+	}
+	t.Put(s.keys.caseKey(org, id), b)
 	if n := len(ch.events); n > 0 {
 		// The last event carries the case as it is after the change (BASIC view).
 		ch.events[n-1].CaseAfter = summarize(ch.c, ch.c.Name, 0).basic()
@@ -157,6 +185,7 @@ func (s *Service) writeChange(t *store.Txn, org, id string, ch *change) {
 	for _, e := range ch.events {
 		t.Put(s.keys.eventKey(org, id, e.Seq), store.Marshal(e))
 	}
+	return nil
 }
 
 // replay answers a request id that was already done: the resource as the first call
@@ -245,6 +274,16 @@ func (s *Service) plan(ctx context.Context, org string, cur *approvalv1.Case, re
 		return nil, nil, apierr.FromError(err)
 	}
 	ch := &change{s: s, c: c, r: r, org: org, now: now, actor: a.person}
+	if a.person == "" {
+		ch.actor = a.id // a service holding for supervision: its subject is the actor
+	}
+	if c.GetPayload().GetIndicator() != "" {
+		// Who set the indicator is read from the cache: let it catch up with this
+		// process's writes first (a 预算指标 signature given a moment ago counts).
+		if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+			return nil, nil, storeErr(err)
+		}
+	}
 	p := &planner{s: s, ch: ch, a: a, req: req, org: org, day: today(now)}
 	if err := p.check(); err != nil {
 		return nil, nil, err
@@ -470,13 +509,34 @@ func (p *planner) input() (policyInput, string, error) {
 					fmt.Sprintf("步骤 %s 已由 %s 受理（首问负责制），仅其本人或受托人可签署", p.as.Step, p.as.ClaimedBy))
 			}
 		}
+		// One person, one signature per step: not again as holder, added signer or delegate.
+		for _, who := range []string{p.a.person, p.onBehalfOf} {
+			if err := signedAt(c, p.as.Step, who); err != nil {
+				return nil, "", err
+			}
+		}
 		withStep()
+		if !p.addedSigner() {
+			// The holder's signature: being added to sign exempts nobody from holding it.
+			in["step"].(map[string]any)["added_signers"] = []any{}
+		}
 		if pen := c.GetPayload().GetPenalty(); pen != nil {
 			in["penalty"] = penaltyInput(r, pen)
 		}
-	case approvalv1.Action_ACTION_REJECT:
-		withStep()
-	case approvalv1.Action_ACTION_RETURN:
+	case approvalv1.Action_ACTION_REJECT, approvalv1.Action_ACTION_RETURN:
+		if !p.addedSigner() {
+			if err := p.claimedByOther(); err != nil {
+				return nil, "", err
+			}
+		}
+		if act == approvalv1.Action_ACTION_REJECT {
+			withStep()
+			break
+		}
+		if p.as.CollectiveDecision {
+			return nil, "", illegal(ReasonIllegalState, fmt.Sprintf("step %s is decided by the leadership (集体决策): it is not returned, the meeting decides", p.as.Step),
+				fmt.Sprintf("步骤 %s 须经集体决策，不得退回", p.as.Step))
+		}
 		to := req.GetToStep()
 		if to == "" {
 			return nil, "", apierr.Field("to_step", "to_step is required: the earlier step to return to", "to_step 必填：退回至的步骤")
@@ -507,6 +567,9 @@ func (p *planner) input() (policyInput, string, error) {
 			return nil, "", illegal(ReasonIllegalState, fmt.Sprintf("step %s is decided by the leadership (集体决策): no signer can be added", p.as.Step),
 				fmt.Sprintf("步骤 %s 须经集体决策，不得加签", p.as.Step))
 		}
+		if err := signedAt(c, p.as.Step, person); err != nil {
+			return nil, "", err
+		}
 		if slices.Contains(p.as.AddedSigners, person) {
 			return nil, "", illegal(ReasonIllegalState, fmt.Sprintf("%s is already an added signer of step %s", person, p.as.Step),
 				fmt.Sprintf("%s 已是步骤 %s 的加签人", person, p.as.Step))
@@ -521,7 +584,8 @@ func (p *planner) input() (policyInput, string, error) {
 		next := proto.Clone(c).(*approvalv1.Case)
 		next.Payload = proto.Clone(np).(*approvalv1.Payload)
 		next.Payload.Version = c.GetPayload().GetVersion() + 1
-		in["case"] = s.caseInput(p.org, r, next)
+		normalizePayload(next.Payload)
+		in["case"] = s.caseInput(p.org, r, next, "")
 		return in, action, nil
 	case approvalv1.Action_ACTION_HOLD, approvalv1.Action_ACTION_RELEASE:
 		g, _ := p.a.principal.Grant(p.org)
@@ -613,12 +677,19 @@ func (p *planner) input() (policyInput, string, error) {
 			return nil, "", illegal(ReasonIllegalState, fmt.Sprintf("step %s was claimed by %s: only they delegate it", p.as.Step, p.as.ClaimedBy),
 				fmt.Sprintf("步骤 %s 已由 %s 受理，仅其本人可委托", p.as.Step, p.as.ClaimedBy))
 		}
+		if err := signedAt(c, p.as.Step, person); err != nil {
+			return nil, "", err
+		}
 		withStep()
 		in["delegation"] = map[string]any{"delegate": idOf(person), "from": p.day, "until": req.GetUntil()}
 	default:
 		return nil, "", apierr.Field("action", "unknown action", "未知操作")
 	}
-	in["case"] = s.caseInput(p.org, r, c)
+	step := ""
+	if p.as != nil {
+		step = p.as.Step
+	}
+	in["case"] = s.caseInput(p.org, r, c, step)
 	return in, action, nil
 }
 
@@ -699,7 +770,7 @@ func (p *planner) apply() error {
 		c.Signatures = append(c.Signatures, &approvalv1.Signature{
 			Step: p.as.Step, Person: p.a.person, OnBehalfOf: p.onBehalfOf, PayloadVersion: c.GetPayload().GetVersion(),
 			RankLevel: int32(rank), DecisionId: ch.decision.ID, PolicyRevision: ch.decision.PolicyRevision,
-			Time: timestamppb.New(now), Comment: req.GetText(),
+			Time: timestamppb.New(now), Comment: req.GetText(), Duty: ch.r.graph.Step(p.as.Step).GetDuty(),
 		})
 		if p.addedSigner() {
 			p.as.AddedSigned = append(p.as.AddedSigned, p.principal())
@@ -723,6 +794,15 @@ func (p *planner) apply() error {
 				return nil
 			}
 		}
+		if p.as.CollectiveDecision {
+			// The leadership did not pass it: the open meeting, if any, closes as failed.
+			for _, m := range c.Meetings {
+				if m.Step == p.as.Step && !m.Closed && !m.Voided {
+					m.Closed, m.Passed, m.Minutes, m.CloseTime = true, false, req.GetText(), timestamppb.New(now)
+					ch.event("meeting_closed", m.Step, m.Id+": not passed")
+				}
+			}
+		}
 		ch.reject(p.as.Step, req.GetText())
 	case approvalv1.Action_ACTION_RETURN:
 		ch.event("returned", p.as.Step, req.GetToStep()+": "+req.GetText())
@@ -740,6 +820,7 @@ func (p *planner) apply() error {
 	case approvalv1.Action_ACTION_UPDATE_PAYLOAD:
 		np := proto.Clone(req.GetPayload()).(*approvalv1.Payload)
 		np.Version = c.GetPayload().GetVersion() + 1
+		normalizePayload(np)
 		c.Payload = np
 		ch.event("payload_updated", "", req.GetText())
 		return ch.restart(fmt.Sprintf("payload changed to version %d", np.Version))
@@ -777,6 +858,7 @@ func (p *planner) apply() error {
 			Step: m.Step, Person: p.a.person, PayloadVersion: m.ProposalVersion,
 			RankLevel: int32(p.s.rankOf(p.org, ch.r.graph.Step(m.Step))), DecisionId: ch.decision.ID,
 			PolicyRevision: ch.decision.PolicyRevision, Time: timestamppb.New(now), Meeting: m.Id,
+			Duty: ch.r.graph.Step(m.Step).GetDuty(),
 		})
 		as.Signed = true
 		ch.event("signed", m.Step, "集体决策 "+m.Id)
@@ -811,4 +893,28 @@ func errInfo(reason string) protoadapt.MessageV1 {
 
 func localized(zh string) protoadapt.MessageV1 {
 	return &errdetails.LocalizedMessage{Locale: "zh-CN", Message: zh}
+}
+
+// signedAt refuses a second signature by who at step: who already signed it, in person,
+// as an added signer or as a delegate's principal (one person, one signature per step).
+func signedAt(c *approvalv1.Case, step, who string) error {
+	if who == "" {
+		return nil
+	}
+	for _, sg := range c.Signatures {
+		if !sg.Voided && sg.Step == step && (sg.Person == who || sg.OnBehalfOf == who) {
+			return illegal(ReasonIllegalState, fmt.Sprintf("%s already signed step %s: one person signs a step once", who, step),
+				fmt.Sprintf("%s 已签署步骤 %s，同一人不得重复签署", who, step))
+		}
+	}
+	return nil
+}
+
+// claimedByOther refuses acting on a step someone else claimed (首问负责制).
+func (p *planner) claimedByOther() error {
+	if p.as.ClaimedBy != "" && p.as.ClaimedBy != p.principal() {
+		return illegal(ReasonIllegalState, fmt.Sprintf("step %s was claimed by %s (首问负责制): only they or their delegate act on it", p.as.Step, p.as.ClaimedBy),
+			fmt.Sprintf("步骤 %s 已由 %s 受理（首问负责制），仅其本人或受托人可办理", p.as.Step, p.as.ClaimedBy))
+	}
+	return nil
 }

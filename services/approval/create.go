@@ -30,8 +30,8 @@ func (s *Service) CreateCase(ctx context.Context, req *approvalv1.CreateCaseRequ
 		return nil, err
 	}
 	digest := requestDigest(req)
-	reqKey := s.keys.requestKey(org, req.GetRequestId())
-	if rr, err := s.cli.Get(ctx, reqKey); err != nil {
+	reqKey := s.keys.requestKey(org, a.subject(), req.GetRequestId())
+	if rr, err := s.cli.Get(ctx, reqKey, clientv3.WithSerializable()); err != nil {
 		return nil, storeErr(err)
 	} else if len(rr.Kvs) > 0 {
 		return s.replay(ctx, rr.Kvs[0], "CreateCase", digest)
@@ -61,12 +61,13 @@ func (s *Service) CreateCase(ctx context.Context, req *approvalv1.CreateCaseRequ
 		State:   approvalv1.Case_STATE_OPEN, CreateTime: timestamppb.New(now), UpdateTime: timestamppb.New(now),
 	}
 	c.Payload.Version = 1
+	normalizePayload(c.Payload)
 	if emergency {
 		c.Emergency = &approvalv1.Emergency{Active: true, Justification: in.GetEmergency().GetJustification()}
 	}
 
 	input := s.baseInput(org, today(now), a.id, "")
-	input["case"] = s.caseInput(org, r, c)
+	input["case"] = s.caseInput(org, r, c, "")
 	input["power"] = powerInput(r)
 	dctx, d, err := s.decide(ctx, "approval.create", input)
 	if err != nil {
@@ -87,7 +88,9 @@ func (s *Service) CreateCase(ctx context.Context, req *approvalv1.CreateCaseRequ
 	t := store.NewTxn().
 		ExpectRevision(s.keys.caseKey(org, id), 0, name).
 		ExpectRevision(reqKey, 0, "request "+req.GetRequestId())
-	s.writeChange(t, org, id, ch)
+	if err := s.writeChange(t, org, id, ch); err != nil {
+		return nil, err
+	}
 	rev, err := s.commitWithRecord(dctx, t, reqKey, lease, requestRecord{Method: "CreateCase", Digest: digest, Name: name})
 	if err != nil {
 		var ge *store.GuardError
@@ -129,4 +132,16 @@ func (s *Service) checkNewCase(org string, c *approvalv1.Case) error {
 		v.Add("case.payload", "required", "必填")
 	}
 	return v.Err()
+}
+
+// normalizePayload stores the codes the rules compare in one form — fund and indicator
+// codes and the payee's code trimmed and upper-cased, the payee's name trimmed — so that
+// "ys-2026-01 " and "YS-2026-01" are one indicator to 管办分离 and the cross-module rule.
+func normalizePayload(p *approvalv1.Payload) {
+	p.Fund = strings.ToUpper(strings.TrimSpace(p.Fund))
+	p.Indicator = strings.ToUpper(strings.TrimSpace(p.Indicator))
+	if py := p.GetPayee(); py != nil {
+		py.Code = strings.ToUpper(strings.TrimSpace(py.Code))
+		py.Name = strings.TrimSpace(py.Name)
+	}
 }

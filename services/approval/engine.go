@@ -330,14 +330,20 @@ func (r *run) isLast(c *approvalv1.Case, step string) bool {
 	return err == nil && next == flowgraph.End
 }
 
-// pathRankLevels are the rank levels of the steps on the case's path, ascending.
-func (s *Service) pathRankLevels(org string, r *run, c *approvalv1.Case) []int {
+// pathRankLevels are the rank levels of the steps on the case's path, ascending; for an
+// action on step, of the steps before it.
+func (s *Service) pathRankLevels(org string, r *run, c *approvalv1.Case, step string) []int {
 	nodes, err := r.path(c)
 	if err != nil {
 		return nil
 	}
 	seen := map[int]bool{}
 	for _, n := range nodes {
+		if step != "" && r.order[n] >= r.order[r.graph.NodeOf(step)] {
+			// Only the levels before the step acted on: a lower rank acting later on the
+			// path (拨付办理 after the 处长) is no level the step skips.
+			continue
+		}
 		for _, st := range r.stepsOf(n) {
 			if lv := s.rankOf(org, r.graph.Step(st)); lv > 0 {
 				seen[lv] = true

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"slices"
 	"strings"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
@@ -24,7 +25,7 @@ func (s *Service) baseInput(org, today, actor, onBehalfOf string) policyInput {
 }
 
 // caseInput is input.case.
-func (s *Service) caseInput(org string, r *run, c *approvalv1.Case) map[string]any {
+func (s *Service) caseInput(org string, r *run, c *approvalv1.Case, step string) map[string]any {
 	p := c.GetPayload()
 	sigs := make([]any, 0, len(c.Signatures))
 	for _, sg := range c.Signatures {
@@ -43,7 +44,7 @@ func (s *Service) caseInput(org string, r *run, c *approvalv1.Case) map[string]a
 		}
 	}
 	_, caseID, _ := caseName(c.Name)
-	levels := s.pathRankLevels(org, r, c)
+	levels := s.pathRankLevels(org, r, c, step)
 	lv := make([]any, len(levels))
 	for i, l := range levels {
 		lv[i] = l
@@ -110,8 +111,11 @@ func (s *Service) stepInput(org string, r *run, c *approvalv1.Case, step string,
 	}
 	added := []any{}
 	if as != nil {
+		// Only who was added and has not signed yet may act without holding the step.
 		for _, p := range as.AddedSigners {
-			added = append(added, idOf(p))
+			if !slices.Contains(as.AddedSigned, p) {
+				added = append(added, idOf(p))
+			}
 		}
 	}
 	return map[string]any{

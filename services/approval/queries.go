@@ -205,7 +205,7 @@ func (s *Service) listByDue(org, token, query string, t time.Time, n int, keep f
 			return true
 		}
 		first := earliest(sm)
-		if first == nil || first.Step != e.step || first.DueTime.AsTime().UnixNano() != e.due {
+		if first == nil || first.step != e.step || first.due != e.due {
 			return true // listed at its earliest step, or a stale entry
 		}
 		if len(out) == n {
@@ -219,14 +219,14 @@ func (s *Service) listByDue(org, token, query string, t time.Time, n int, keep f
 }
 
 // earliest is the active step due first.
-func earliest(sm *summary) *approvalv1.ActiveStep {
-	var best *approvalv1.ActiveStep
-	for _, a := range sm.active {
-		if a.DueTime == nil {
+func earliest(sm *summary) *cachedStep {
+	var best *cachedStep
+	for i := range sm.active {
+		a := &sm.active[i]
+		if a.due == 0 {
 			continue
 		}
-		if best == nil || a.DueTime.AsTime().Before(best.DueTime.AsTime()) ||
-			(a.DueTime.AsTime().Equal(best.DueTime.AsTime()) && a.Step < best.Step) {
+		if best == nil || a.due < best.due || (a.due == best.due && a.step < best.step) {
 			best = a
 		}
 	}
@@ -305,10 +305,10 @@ func (s *Service) ListInbox(ctx context.Context, req *approvalv1.ListInboxReques
 	for _, k := range order {
 		sm := found[k].Obj.(*summary)
 		basic := sm.basic()
-		for _, st := range sm.active {
-			for _, w := range waitsFor(st) {
+		for i := range sm.active {
+			for _, w := range sm.active[i].waitsFor() {
 				if mine[w.key] {
-					resp.Items = append(resp.Items, &approvalv1.InboxItem{Case: basic, Step: st, OnBehalfOf: w.onBehalfOf})
+					resp.Items = append(resp.Items, &approvalv1.InboxItem{Case: basic, Step: basic.Active[i], OnBehalfOf: w.onBehalfOf})
 					break
 				}
 			}
@@ -340,20 +340,20 @@ func (s *Service) ListOverdueSteps(ctx context.Context, req *approvalv1.ListOver
 		if !ok {
 			return true
 		}
-		var st *approvalv1.ActiveStep
-		for _, a := range sm.active {
-			if a.Step == e.step && a.DueTime != nil && a.DueTime.AsTime().UnixNano() == e.due {
+		var st *cachedStep
+		for i := range sm.active {
+			if a := &sm.active[i]; a.step == e.step && a.due == e.due {
 				st = a
 			}
 		}
-		if st == nil || (req.GetUnit() != "" && st.Unit != req.GetUnit()) {
+		if st == nil || (req.GetUnit() != "" && st.unit != req.GetUnit()) {
 			return true
 		}
 		if len(resp.Steps) == n {
 			resp.NextPageToken = encodeDueToken(last, query)
 			return false
 		}
-		resp.Steps = append(resp.Steps, &approvalv1.OverdueStep{Case: sm.basic(), Step: st})
+		resp.Steps = append(resp.Steps, &approvalv1.OverdueStep{Case: sm.basic(), Step: st.proto()})
 		last = e
 		return true
 	})

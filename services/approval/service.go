@@ -124,11 +124,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	// The first list emits no changes: index what it loaded.
 	s.reloadCalendars()
-	s.cache.Ascend(k.data.Prefix(), "", func(it *informer.Item) bool {
-		if sm, ok := it.Obj.(*summary); ok && len(sm.active) > 0 {
-			s.due.set(sm.org(), it.Key, sm)
-		}
-		return true
+	s.due.load(func(add func(string, *summary)) {
+		s.cache.Ascend(k.data.Prefix(), "", func(it *informer.Item) bool {
+			if sm, ok := it.Obj.(*summary); ok && len(sm.active) > 0 {
+				add(it.Key, sm)
+			}
+			return true
+		})
 	})
 	return s, nil
 }
@@ -195,7 +197,7 @@ func (s *Service) addIndexes() {
 		return ""
 	}))
 	s.cache.AddIndex(idxIndicator, one(func(org string, sm *summary) string {
-		if sm.setsIndicator && sm.indicator != "" && len(sm.signers) > 0 {
+		if sm.indicator != "" && len(sm.signers) > 0 {
 			return org + "|" + sm.indicator
 		}
 		return ""
@@ -213,17 +215,15 @@ func (s *Service) addIndexes() {
 func (s *Service) onChange(evs []informer.Event) {
 	calendars := false
 	for _, ev := range evs {
-		switch o := ev.Obj.(type) {
-		case *summary:
-			s.due.set(o.org(), ev.Key, o)
-		case *approvalv1.Calendar:
+		prev, _ := ev.Prev.(*summary)
+		next, _ := ev.Obj.(*summary)
+		if prev != nil || next != nil {
+			s.due.change(ev.Key, prev, next)
+		}
+		if _, ok := ev.Obj.(*approvalv1.Calendar); ok {
 			calendars = true
-		case nil:
-			if prev, ok := ev.Prev.(*summary); ok {
-				s.due.set(prev.org(), ev.Key, nil)
-			} else if _, ok := ev.Prev.(*approvalv1.Calendar); ok {
-				calendars = true
-			}
+		} else if _, ok := ev.Prev.(*approvalv1.Calendar); ok {
+			calendars = true
 		}
 	}
 	if calendars {

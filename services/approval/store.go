@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -55,9 +56,11 @@ func (k keys) eventKey(org, caseID string, seq int64) string {
 
 func (k keys) eventsOf(org, caseID string) string { return k.events.OrgPrefix(org) + caseID + "/" }
 
-func (k keys) requestKey(org, id string) string {
-	// Request ids are client strings: hash them into a key-safe form.
-	h := sha256.Sum256([]byte(id))
+func (k keys) requestKey(org, caller, id string) string {
+	// Request ids are client strings: hash them into a key-safe form. The caller's subject
+	// is part of the key: a request id is the caller's own, so nobody else can read a
+	// result by replaying it (nor block the caller by using it first).
+	h := sha256.Sum256([]byte(caller + "\x00" + id))
 	return k.requests.OrgPrefix(org) + hex.EncodeToString(h[:16])
 }
 
@@ -126,50 +129,131 @@ func (l *leases) get(ctx context.Context, now time.Time) (clientv3.LeaseID, erro
 }
 
 // summary is what the cache keeps of a case: enough for lists, the inbox and overdue
-// steps, a few hundred bytes (a million cases fit in memory). Gets read the store.
+// steps. It is compact — the strings cases share (power, flow, unit, people, steps) are
+// interned, times are Unix nanoseconds — so a million cases fit in a few hundred MiB.
+// Gets read the store.
+// IndicatorDuty is the duty of a flow step that sets (下达) or manages a budget indicator:
+// its signers are recorded as who set the case's indicator.
+const IndicatorDuty = "预算指标"
+
 type summary struct {
-	name, title, power, flow, unit string
-	applicant, a, b                string
-	state                          approvalv1.Case_State
-	amount                         float64
-	held, emergency                bool
-	active                         []*approvalv1.ActiveStep
-	created, updated               time.Time
-	modRev                         int64
-	// 预算指标: the case sets an indicator, and who signed it.
-	setsIndicator bool
-	indicator     string
-	signers       []string
+	name                     string
+	title, power, flow, unit string // interned
+	applicant, a, b          string // interned
+	amount                   float64
+	created, updated         int64
+	modRev                   int64
+	state                    approvalv1.Case_State
+	held, emergency          bool
+	indicator                string   // interned
+	signers                  []string // who signed a 预算指标 step (interned)
+	active                   []cachedStep
+}
+
+// cachedStep is an active step in the cache.
+type cachedStep struct {
+	step, displayName, node, post, unit string // interned
+	claimedBy, delegate, delegatedBy    string // interned
+	delegatedUntil                      string // interned
+	start, due                          int64
+	rank                                int32
+	signed, collective, payment         bool
+	added, addedSigned                  []string // interned
+	// voters are the members of the step's open meeting (集体决策) who have not voted nor
+	// stood aside.
+	voters []string // interned
+}
+
+// in interns a string: the cache holds one copy of each distinct value.
+func in(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+func ins(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = in(s)
+	}
+	return out
+}
+
+func nanos(t *timestamppb.Timestamp) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.AsTime().UnixNano()
+}
+
+func fromNanos(n int64) *timestamppb.Timestamp {
+	if n == 0 {
+		return nil
+	}
+	return timestamppb.New(time.Unix(0, n))
 }
 
 func summarize(c *approvalv1.Case, name string, modRev int64) *summary {
 	s := &summary{
-		name: name, title: c.Title, power: c.Power, flow: c.Flow, unit: c.Unit,
-		applicant: c.Applicant, a: c.A, b: c.B, state: c.State, held: c.Held,
+		name: name, title: in(c.Title), power: in(c.Power), flow: in(c.Flow), unit: in(c.Unit),
+		applicant: in(c.Applicant), a: in(c.A), b: in(c.B), state: c.State, held: c.Held,
 		emergency: c.GetEmergency().GetActive(),
 		amount:    c.GetPayload().GetAmount(), modRev: modRev,
-		setsIndicator: c.GetPayload().GetSetsIndicator(), indicator: c.GetPayload().GetIndicator(),
+		created: nanos(c.CreateTime), updated: nanos(c.UpdateTime),
+		indicator: in(c.GetPayload().GetIndicator()),
 	}
-	if c.CreateTime != nil {
-		s.created = c.CreateTime.AsTime()
+	if c.State == approvalv1.Case_STATE_OPEN && len(c.Active) > 0 {
+		s.active = make([]cachedStep, len(c.Active))
+		for i, a := range c.Active {
+			s.active[i] = cachedStep{
+				step: in(a.Step), displayName: in(a.DisplayName), node: in(a.Node), post: in(a.Post), unit: in(a.Unit),
+				claimedBy: in(a.ClaimedBy), delegate: in(a.Delegate), delegatedBy: in(a.DelegatedBy), delegatedUntil: in(a.DelegatedUntil),
+				start: nanos(a.StartTime), due: nanos(a.DueTime), rank: a.RankLevel,
+				signed: a.Signed, collective: a.CollectiveDecision, payment: a.Payment,
+				added: ins(a.AddedSigners), addedSigned: ins(a.AddedSigned),
+			}
+		}
+		for _, m := range c.Meetings {
+			if m.Closed || m.Voided {
+				continue
+			}
+			for i := range s.active {
+				if s.active[i].step != m.Step {
+					continue
+				}
+				for _, p := range m.Members {
+					if _, voted := m.Votes[p]; !voted && !slices.Contains(m.Recused, p) {
+						s.active[i].voters = append(s.active[i].voters, in(p))
+					}
+				}
+			}
+		}
 	}
-	if c.UpdateTime != nil {
-		s.updated = c.UpdateTime.AsTime()
-	}
-	if c.State == approvalv1.Case_STATE_OPEN {
-		s.active = c.Active
-	}
-	if s.setsIndicator {
+	if s.indicator != "" {
 		for _, sig := range c.Signatures {
-			if !sig.Voided {
-				s.signers = append(s.signers, idOf(sig.Person))
+			if !sig.Voided && sig.Duty == IndicatorDuty {
+				s.signers = append(s.signers, in(idOf(sig.Person)))
 				if sig.OnBehalfOf != "" {
-					s.signers = append(s.signers, idOf(sig.OnBehalfOf))
+					s.signers = append(s.signers, in(idOf(sig.OnBehalfOf)))
 				}
 			}
 		}
 	}
 	return s
+}
+
+// proto is the ActiveStep message of a cached step.
+func (a *cachedStep) proto() *approvalv1.ActiveStep {
+	return &approvalv1.ActiveStep{
+		Step: a.step, DisplayName: a.displayName, Node: a.node, Post: a.post, RankLevel: a.rank, Unit: a.unit,
+		StartTime: fromNanos(a.start), DueTime: fromNanos(a.due), ClaimedBy: a.claimedBy,
+		AddedSigners: a.added, AddedSigned: a.addedSigned, CollectiveDecision: a.collective, Payment: a.payment,
+		Delegate: a.delegate, DelegatedBy: a.delegatedBy, DelegatedUntil: a.delegatedUntil, Signed: a.signed,
+	}
 }
 
 // org is the case's org id.
@@ -183,10 +267,15 @@ func (s *summary) basic() *approvalv1.Case {
 	c := &approvalv1.Case{
 		Name: s.name, Title: s.title, Power: s.power, Flow: s.flow, Unit: s.unit,
 		Applicant: s.applicant, A: s.a, B: s.b, State: s.state, Held: s.held,
-		Payload: &approvalv1.Payload{Amount: s.amount}, Active: s.active, Etag: store.FormatEtag(s.modRev),
-		Emergency: &approvalv1.Emergency{Active: s.emergency},
+		Payload: &approvalv1.Payload{Amount: s.amount}, Etag: store.FormatEtag(s.modRev),
+		CreateTime: fromNanos(s.created), UpdateTime: fromNanos(s.updated),
 	}
-	c.CreateTime, c.UpdateTime = ts(s.created), ts(s.updated)
+	if s.emergency {
+		c.Emergency = &approvalv1.Emergency{Active: true}
+	}
+	for i := range s.active {
+		c.Active = append(c.Active, s.active[i].proto())
+	}
 	return c
 }
 
@@ -194,13 +283,11 @@ func (s *summary) basic() *approvalv1.Case {
 // for ("org|post:<post>", "org|seat:<unit>|<rank>", "org|person:<person>").
 func (s *summary) inboxKeys() []string {
 	var out []string
-	seen := map[string]bool{}
 	org := s.org()
-	for _, st := range s.active {
-		for _, w := range waitsFor(st) {
+	for i := range s.active {
+		for _, w := range s.active[i].waitsFor() {
 			k := org + "|" + w.key
-			if !seen[k] {
-				seen[k] = true
+			if !slices.Contains(out, k) {
 				out = append(out, k)
 			}
 		}
@@ -216,33 +303,30 @@ type waiter struct {
 }
 
 // waitsFor lists who an active step waits for: the claimer (once claimed) or the post or
-// rank seat (until then), the delegate, and the added signers who have not signed.
-func waitsFor(st *approvalv1.ActiveStep) []waiter {
+// rank seat (until then), the delegate, the added signers who have not signed, and the
+// members of its open meeting who have not voted.
+func (a *cachedStep) waitsFor() []waiter {
 	var out []waiter
-	if !st.Signed {
+	if !a.signed {
 		switch {
-		case st.ClaimedBy != "":
-			out = append(out, waiter{key: "person:" + idOf(st.ClaimedBy)})
-		case st.Post != "":
-			out = append(out, waiter{key: "post:" + idOf(st.Post)})
-		case st.RankLevel > 0:
-			out = append(out, waiter{key: "seat:" + idOf(st.Unit) + "|" + strconv.Itoa(int(st.RankLevel))})
+		case a.claimedBy != "":
+			out = append(out, waiter{key: "person:" + idOf(a.claimedBy)})
+		case a.post != "":
+			out = append(out, waiter{key: "post:" + idOf(a.post)})
+		case a.rank > 0:
+			out = append(out, waiter{key: "seat:" + idOf(a.unit) + "|" + strconv.Itoa(int(a.rank))})
 		}
-		if st.Delegate != "" {
-			out = append(out, waiter{key: "person:" + idOf(st.Delegate), onBehalfOf: st.DelegatedBy})
+		if a.delegate != "" {
+			out = append(out, waiter{key: "person:" + idOf(a.delegate), onBehalfOf: a.delegatedBy})
 		}
 	}
-	for _, p := range st.AddedSigners {
-		if !slices.Contains(st.AddedSigned, p) {
+	for _, p := range a.added {
+		if !slices.Contains(a.addedSigned, p) {
 			out = append(out, waiter{key: "person:" + idOf(p)})
 		}
 	}
-	return out
-}
-
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
+	for _, p := range a.voters {
+		out = append(out, waiter{key: "person:" + idOf(p)})
 	}
-	return timestamppb.New(t)
+	return out
 }

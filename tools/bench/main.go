@@ -4,6 +4,7 @@
 //
 //	go run ./tools/bench registry [-n 10000] [-c 64] [-d 10s]
 //	go run ./tools/bench pdp [-people 10000] [-posts 1000] [-n 100000]
+//	go run ./tools/bench approval [-c 64] [-d 10s] [-held 1000000]
 package main
 
 import (
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -30,8 +31,11 @@ func main() {
 	d := fs.Duration("d", 10*time.Second, "measured duration of each scenario")
 	people := fs.Int("people", 10000, "pdp: people in the store")
 	posts := fs.Int("posts", 1000, "pdp: posts in the store")
+	held := fs.Int("held", 1000000, "approval: cases held for the inbox and memory measurement (0: skip)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")
+	blockProfile := fs.String("blockprofile", "", "write a blocking profile (where goroutines wait) to this file")
+	fs.StringVar(&memProfile, "memprofile", "", "approval: write a heap profile of the bench process (which runs an approval service too) once the held cases are loaded")
 	_ = fs.Parse(os.Args[2:])
 	scenarioFilter = *only
 	obs.TuneGC(obs.DefaultGCPercent, 0) // as the binaries and `fenquan up` do
@@ -44,6 +48,21 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(int(time.Millisecond / 10))
+		runtime.SetMutexProfileFraction(10)
+		defer func() {
+			f, err := os.Create(*blockProfile)
+			if err == nil {
+				_ = pprof.Lookup("block").WriteTo(f, 0)
+				f.Close()
+			}
+			if f, err := os.Create(*blockProfile + ".mutex"); err == nil {
+				_ = pprof.Lookup("mutex").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	ctx := context.Background()
 	var err error
 	switch os.Args[1] {
@@ -51,6 +70,8 @@ func main() {
 		err = registryBench(ctx, *n, *c, *d)
 	case "pdp":
 		err = pdpBench(ctx, *people, *posts, *n)
+	case "approval":
+		err = approvalBench(ctx, *c, *d, *held)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}
@@ -63,6 +84,9 @@ func main() {
 
 // scenarioFilter restricts the scenarios run (-only).
 var scenarioFilter string
+
+// memProfile is where -memprofile writes.
+var memProfile string
 
 // machine describes where the figures come from.
 func machine() string {

@@ -324,16 +324,25 @@ func (c *Cache) watch(ctx context.Context, rev int64) {
 // apply applies watched events and advances the revision; it returns the new revision.
 func (c *Cache) apply(evs []*clientv3.Event, headerRev int64) int64 {
 	out := make([]Event, 0, len(evs))
+	// Decode before taking the lock: readers wait only for the tree updates.
+	objs := make([]any, len(evs))
+	for i, ev := range evs {
+		if ev.Type != mvccpb.PUT {
+			continue
+		}
+		obj, err := c.decode(string(ev.Kv.Key), ev.Kv.Value, ev.Kv.ModRevision)
+		if err != nil {
+			c.log.Error("undecodable value skipped", "key", string(ev.Kv.Key), "err", err)
+			obj = nil
+		}
+		objs[i] = obj
+	}
 	c.mu.Lock()
-	for _, ev := range evs {
+	for i, ev := range evs {
 		key := string(ev.Kv.Key)
 		switch ev.Type {
 		case mvccpb.PUT:
-			obj, err := c.decode(key, ev.Kv.Value, ev.Kv.ModRevision)
-			if err != nil {
-				c.log.Error("undecodable value skipped", "key", key, "err", err)
-				obj = nil
-			}
+			obj := objs[i]
 			if obj == nil {
 				if prev := c.remove(key); prev != nil {
 					out = append(out, Event{Type: Delete, Key: key, Prev: prev.Obj, ModRev: ev.Kv.ModRevision})

@@ -199,6 +199,7 @@ func (f *Facts) applyOne(ev FactEvent, dirty map[string]*dirtySet) {
 		if ev.Delete {
 			delete(o.posts, id)
 		} else if p, ok := ev.Resource.(*registryv1.Post); ok {
+			p = normalizedFunds(p)
 			o.posts[id] = p
 			for _, fund := range p.ManagedFunds {
 				d.mark(&d.funds, fund)
@@ -657,4 +658,25 @@ func (f *Facts) Active(org, person string) bool {
 		return p != nil && !p.Inactive
 	}
 	return false
+}
+
+// normalizedFunds returns the post with its managed fund and indicator codes trimmed and
+// upper-cased, the form the approval service stores a case's codes in (so " ys-01" on a
+// post and "YS-01" on a case are one code to 管办分离). The event's post is not changed.
+func normalizedFunds(p *registryv1.Post) *registryv1.Post {
+	clean := true
+	for _, f := range p.ManagedFunds {
+		if f != strings.ToUpper(strings.TrimSpace(f)) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return p
+	}
+	p = proto.Clone(p).(*registryv1.Post)
+	for i, f := range p.ManagedFunds {
+		p.ManagedFunds[i] = strings.ToUpper(strings.TrimSpace(f))
+	}
+	return p
 }

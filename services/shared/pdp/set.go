@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -226,6 +227,9 @@ func mergeAt(data map[string]any, dir string, doc any) error {
 	return nil
 }
 
+// testTimeout bounds each of a set's tests (OPA's default is 5 s).
+const testTimeout = 30 * time.Second
+
 // test runs the set's own Rego tests against its compiled modules and data.
 func (e *engine) test(ctx context.Context) error {
 	_, err := e.countTests(ctx)
@@ -239,7 +243,10 @@ func (e *engine) countTests(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer e.store.Abort(ctx, txn)
-	ch, err := tester.NewRunner().SetCompiler(e.compiler).SetStore(e.store).SetModules(e.modules).RunTests(ctx, txn)
+	// Each test may take up to testTimeout: the tests prove rules over whole tables and a
+	// busy machine (a cluster starting, CI) is slower than a policy officer's laptop. A test
+	// that times out refuses the set, as a failing one does.
+	ch, err := tester.NewRunner().SetTimeout(testTimeout).SetCompiler(e.compiler).SetStore(e.store).SetModules(e.modules).RunTests(ctx, txn)
 	if err != nil {
 		return 0, &SetError{Revision: e.set.Revision, Stage: "test", Problems: []string{err.Error()}}
 	}

@@ -94,16 +94,21 @@ func banner(cmd *cobra.Command, s *up.Stack, o up.Options, ttl time.Duration) er
 			state = fmt.Sprintf("%d objects created or published", s.DemoChanges)
 		}
 		fmt.Fprintf(w, "  demo            org %s, 江城市财政局 (%s)\n", up.DemoOrg, state)
+		if s.DemoCases > 0 {
+			fmt.Fprintf(w, "                  %d demo cases opened and played\n", s.DemoCases)
+		}
 	}
 	fmt.Fprintf(w, "\nDevelopment tokens (valid %s; the admin token is also in %s/dev/admin.token):\n", ttl, o.DataDir)
 	fmt.Fprintf(w, "  export FENQUAN_TOKEN=%s\n", admin)
 	fmt.Fprintf(w, "    ↑ 王静 (办公室): platform-admin; catalog-admin, policy-officer, auditor in %s\n", up.DemoOrg)
 	fmt.Fprintf(w, "  export STAFF_TOKEN=%s\n", staff)
-	fmt.Fprintf(w, "    ↑ 冯宇 (社会保障处支出计划岗, 经办人): staff in %s\n", up.DemoOrg)
+	fmt.Fprintf(w, "    ↑ 冯雨 (社会保障处支出计划岗, 经办人): staff in %s\n", up.DemoOrg)
 	fmt.Fprintf(w, "\nTry:\n")
 	fmt.Fprintf(w, "  curl -s %s/public/v1/orgs/czj/powers\n", s.GatewayURL)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" '%s/v1/orgs/czj/powers?pageSize=5'\n", s.GatewayURL)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" %s/v1/orgs/czj/powers/zjbf/flows/internal:diagram > flow.svg\n", s.GatewayURL)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $STAFF_TOKEN\" %s/v1/orgs/czj/inbox\n", s.GatewayURL)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" '%s/v1/orgs/czj/cases?pageSize=5'\n", s.GatewayURL)
 	fmt.Fprintf(w, "  grpcurl -plaintext -H \"authorization: Bearer $FENQUAN_TOKEN\" -d '{\"name\":\"orgs/czj\"}' %s fenquan.registry.v1.OrgService/GetOrg\n", s.GRPC["registry"])
 	fmt.Fprintf(w, "  go run ./tools/cmd/fenquanctl apply -f tools/internal/demo/catalog.yaml --dry-run\n\n")
 	fmt.Fprintln(w, "Ctrl-C stops everything.")

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +71,8 @@ type Stack struct {
 	Metrics map[string]string
 	// DemoChanges counts what the demo apply created or updated (0 when it was loaded).
 	DemoChanges int
+	// DemoCases counts the demo cases created (0 when they were loaded before).
+	DemoCases int
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -327,7 +330,34 @@ func (s *Stack) loadDemo(ctx context.Context) error {
 			s.DemoChanges++
 		}
 	}
-	return nil
+
+	// The demo cases are decided on the org facts, which reach the decision point from the
+	// registry's cache just after the apply: wait until it knows every active demo person.
+	cctx, ccancel := context.WithTimeout(ctx, time.Minute)
+	defer ccancel()
+	for _, o := range objs {
+		p := o.GetPerson()
+		if p == nil || p.Inactive {
+			continue
+		}
+		id := p.Name[strings.LastIndexByte(p.Name, '/')+1:]
+		for !s.PDP.Facts().Active(DemoOrg, id) {
+			select {
+			case <-cctx.Done():
+				return fmt.Errorf("the org facts never reached the decision point (%s): %w", p.Name, cctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	aconn, err := grpc.NewClient(s.GRPC["approval"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer aconn.Close()
+	s.DemoCases, err = demo.LoadCases(cctx, aconn, func(person string, roles ...string) (string, error) {
+		return s.Dev.Mint(person, StaffClaims(person, roles...), time.Hour)
+	})
+	return err
 }
 
 // Stop ends the stack and waits for it.

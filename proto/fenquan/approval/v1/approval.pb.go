@@ -501,12 +501,9 @@ type Payload struct {
 	Indicator string `protobuf:"bytes,4,opt,name=indicator,proto3" json:"indicator,omitempty"`
 	Payee     *Payee `protobuf:"bytes,5,opt,name=payee,proto3" json:"payee,omitempty"`
 	// 用途.
-	Purpose     string        `protobuf:"bytes,6,opt,name=purpose,proto3" json:"purpose,omitempty"`
-	Attachments []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
-	Penalty     *Penalty      `protobuf:"bytes,8,opt,name=penalty,proto3" json:"penalty,omitempty"`
-	// Set by the step that sets a budget indicator (预算指标): the indicator is recorded as
-	// set by its signers, and they may not approve payments against it.
-	SetsIndicator bool `protobuf:"varint,9,opt,name=sets_indicator,json=setsIndicator,proto3" json:"sets_indicator,omitempty"`
+	Purpose       string        `protobuf:"bytes,6,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	Attachments   []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Penalty       *Penalty      `protobuf:"bytes,8,opt,name=penalty,proto3" json:"penalty,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,13 +592,6 @@ func (x *Payload) GetPenalty() *Penalty {
 		return x.Penalty
 	}
 	return nil
-}
-
-func (x *Payload) GetSetsIndicator() bool {
-	if x != nil {
-		return x.SetsIndicator
-	}
-	return false
 }
 
 // Emergency is the 绿色通道: compressed limits and (if the flow says so) a shorter chain,
@@ -876,7 +866,11 @@ type Signature struct {
 	VoidReason string `protobuf:"bytes,10,opt,name=void_reason,json=voidReason,proto3" json:"void_reason,omitempty"`
 	Comment    string `protobuf:"bytes,11,opt,name=comment,proto3" json:"comment,omitempty"`
 	// The meeting that decided, for a 集体决策 step.
-	Meeting       string `protobuf:"bytes,12,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	Meeting string `protobuf:"bytes,12,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	// The step's duty in the flow (经办, 审核, 审批, 预算指标, …), as the flow said when it
+	// was signed. The signers of 预算指标 steps are who set the case's indicator: they may
+	// not approve or pay other cases against it (sod.indicator_setter).
+	Duty          string `protobuf:"bytes,13,opt,name=duty,proto3" json:"duty,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -991,6 +985,13 @@ func (x *Signature) GetComment() string {
 func (x *Signature) GetMeeting() string {
 	if x != nil {
 		return x.Meeting
+	}
+	return ""
+}
+
+func (x *Signature) GetDuty() string {
+	if x != nil {
+		return x.Duty
 	}
 	return ""
 }
@@ -3025,7 +3026,7 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\aPenalty\x12\x1b\n" +
 	"\x04item\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18?R\x04item\x127\n" +
 	"\x12circumstance_codes\x18\x02 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\x11circumstanceCodes\x12(\n" +
-	"\x06amount\x18\x03 \x01(\x01B\x10\xbaH\r\x12\v@\x01)\x00\x00\x00\x00\x00\x00\x00\x00R\x06amount\"\x9d\x03\n" +
+	"\x06amount\x18\x03 \x01(\x01B\x10\xbaH\r\x12\v@\x01)\x00\x00\x00\x00\x00\x00\x00\x00R\x06amount\"\x8c\x03\n" +
 	"\aPayload\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x121\n" +
 	"\x06amount\x18\x02 \x01(\x01B\x19\xbaH\x16\x12\x14@\x01\x19\x00\x004&\xf5k\fC)\x00\x00\x00\x00\x00\x00\x00\x00R\x06amount\x12\x1b\n" +
@@ -3034,8 +3035,8 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\x05payee\x18\x05 \x01(\v2\x1a.fenquan.approval.v1.PayeeR\x05payee\x12\"\n" +
 	"\apurpose\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\apurpose\x12L\n" +
 	"\vattachments\x18\a \x03(\v2\x1f.fenquan.approval.v1.AttachmentB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\vattachments\x126\n" +
-	"\apenalty\x18\b \x01(\v2\x1c.fenquan.approval.v1.PenaltyR\apenalty\x12%\n" +
-	"\x0esets_indicator\x18\t \x01(\bR\rsetsIndicator\"\xb1\x01\n" +
+	"\apenalty\x18\b \x01(\v2\x1c.fenquan.approval.v1.PenaltyR\apenaltyJ\x04\b\t\x10\n" +
+	"R\x0esets_indicator\"\xb1\x01\n" +
 	"\tEmergency\x12\x16\n" +
 	"\x06active\x18\x01 \x01(\bR\x06active\x12.\n" +
 	"\rjustification\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\rjustification\x12.\n" +
@@ -3063,7 +3064,7 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\bdelegate\x18\x0e \x01(\tR\bdelegate\x12!\n" +
 	"\fdelegated_by\x18\x0f \x01(\tR\vdelegatedBy\x12'\n" +
 	"\x0fdelegated_until\x18\x10 \x01(\tR\x0edelegatedUntil\x12\x16\n" +
-	"\x06signed\x18\x11 \x01(\bR\x06signed\"\x88\x03\n" +
+	"\x06signed\x18\x11 \x01(\bR\x06signed\"\x9c\x03\n" +
 	"\tSignature\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\tR\x04step\x12\x16\n" +
 	"\x06person\x18\x02 \x01(\tR\x06person\x12 \n" +
@@ -3081,7 +3082,8 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"voidReason\x12\x18\n" +
 	"\acomment\x18\v \x01(\tR\acomment\x12\x18\n" +
-	"\ameeting\x18\f \x01(\tR\ameeting\"\x9b\x02\n" +
+	"\ameeting\x18\f \x01(\tR\ameeting\x12\x12\n" +
+	"\x04duty\x18\r \x01(\tR\x04duty\"\x9b\x02\n" +
 	"\x04Hold\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x17\n" +
