@@ -90,7 +90,9 @@ func heldBench(ctx context.Context, s *up.Stack, dir string, raw *clientv3.Clien
 	cmd := exec.CommandContext(ctx, bin,
 		"--etcd-endpoints", strings.Join(s.Etcd.Endpoints, ","), "--key-root", up.KeyRoot,
 		"--grpc-addr", grpcAddr, "--http-addr", httpAddr, "--dev-jwks-file", s.Dev.JWKSPath(),
-		"--service-token-file", tokFile, "--log-level", "warn")
+		"--service-token-file", tokFile, "--log-level", "warn",
+		// As in a container limited to 2 GiB: the service's soft limit is 90% of it.
+		"--memory-limit", strconv.FormatInt(heldMemoryLimit, 10))
 	cmd.Stderr = os.Stderr
 	t1 := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -139,13 +141,18 @@ func heldBench(ctx context.Context, s *up.Stack, dir string, raw *clientv3.Clien
 	}
 	for _, sc := range []struct {
 		name string
+		conc int
 		op   load.Op
 	}{
-		{"gRPC ListInbox page 50 (first page)", func(_ context.Context, w int, r *rand.Rand) error {
+		{"gRPC ListInbox page 50 (first page, one client)", 1, func(_ context.Context, w int, r *rand.Rand) error {
 			var reply load.RawReply
 			return load.Invoke(ctxs[r.IntN(benchHandlers)], conn, listInbox, &approvalv1.ListInboxRequest{Parent: "orgs/" + benchOrg, PageSize: 50}, &reply)
 		}},
-		{"gRPC ListInbox page 50 (walking the pages)", func(_ context.Context, w int, _ *rand.Rand) error {
+		{"gRPC ListInbox page 50 (first page)", conc, func(_ context.Context, w int, r *rand.Rand) error {
+			var reply load.RawReply
+			return load.Invoke(ctxs[r.IntN(benchHandlers)], conn, listInbox, &approvalv1.ListInboxRequest{Parent: "orgs/" + benchOrg, PageSize: 50}, &reply)
+		}},
+		{"gRPC ListInbox page 50 (walking the pages)", conc, func(_ context.Context, w int, _ *rand.Rand) error {
 			var reply load.RawReply
 			h := w % benchHandlers
 			err := load.Invoke(ctxs[h], conn, listInbox, &approvalv1.ListInboxRequest{Parent: "orgs/" + benchOrg, PageSize: 50, PageToken: tokens[h]}, &reply)
@@ -155,7 +162,7 @@ func heldBench(ctx context.Context, s *up.Stack, dir string, raw *clientv3.Clien
 			return err
 		}},
 	} {
-		r := load.Run(ctx, sc.name, conc, d, sc.op)
+		r := load.Run(ctx, sc.name, sc.conc, d, sc.op)
 		if r.FirstError != nil {
 			fmt.Fprintf(os.Stderr, "%s: %d errors, first: %v\n", sc.name, r.Errors, r.FirstError)
 		}
@@ -167,12 +174,16 @@ func heldBench(ctx context.Context, s *up.Stack, dir string, raw *clientv3.Clien
 	fmt.Printf("\n### Approval: the inbox with %d cases held\n\n", held)
 	fmt.Printf("%d open cases written straight into etcd (copies of a case opened through the API; %d handlers, half the cases "+
 		"claimed by one of them, half waiting for the handler rank of the unit, so every inbox holds about %d cases), then a "+
-		"separate `approval` process started on the same etcd; it loaded them and served in %s. Its RSS once loaded: "+
+		"separate `approval` process started on the same etcd with `--memory-limit %d` (90%% of a 2 GiB container); it loaded them and served in %s. Its RSS once loaded: "+
 		"**%.0f MiB** (Go heap in use %.0f MiB); after the inbox runs: %.0f MiB. Writing the cases took %s.\n\n",
-		held, benchHandlers, held/2+held/2/benchHandlers, loadTime.Round(time.Second), rssLoaded, heapLoaded, rssAfter, writeTime.Round(time.Second))
+		held, benchHandlers, held/2+held/2/benchHandlers, heldMemoryLimit, loadTime.Round(time.Second), rssLoaded, heapLoaded, rssAfter, writeTime.Round(time.Second))
 	load.Table(os.Stdout, results, nil)
 	return nil
 }
+
+// heldMemoryLimit is the approval process's soft memory limit in the held benchmark: 90%
+// of a 2 GiB container, what the service sets itself from the cgroup's limit.
+const heldMemoryLimit = 2 << 30 / 10 * 9
 
 func idOfName(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
 

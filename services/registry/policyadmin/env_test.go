@@ -208,13 +208,21 @@ func (e *env) activation() *pdp.Activation {
 }
 
 // revision is etcd's current revision: it moves with any write anywhere.
+// revision is the latest mod revision of the test's keys other than the followers' status
+// reports (which a follower rewrites on its own schedule): a refused call must not move it.
 func (e *env) revision() int64 {
 	e.t.Helper()
-	resp, err := e.cli.Get(context.Background(), "/nothing-here")
+	resp, err := e.cli.Get(context.Background(), e.root, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return resp.Header.Revision
+	var latest int64
+	for _, kv := range resp.Kvs {
+		if !strings.HasPrefix(string(kv.Key), pdp.StatusPrefix(e.root)) {
+			latest = max(latest, kv.ModRevision)
+		}
+	}
+	return latest
 }
 
 // follow runs a decision point following the published sets, as every service does,

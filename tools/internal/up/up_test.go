@@ -27,6 +27,71 @@ func start(t *testing.T, dir string) *up.Stack {
 	return s
 }
 
+func send(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// restCase runs a case over REST as the README shows: open it, sign its entry step, find
+// it in the next signer's inbox; a retried request id answers the first result; a denial
+// is 403 with the rule.
+func restCase(t *testing.T, s *up.Stack) {
+	t.Helper()
+	token := func(person string) string {
+		tok, err := s.Dev.Mint(person, up.StaffClaims(person), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	feng, han := token("feng-yu"), token("han-bing")
+	body := `{"title": "REST 测试拨付", "flow": "orgs/czj/powers/zjbf/flows/internal",
+		"a": "orgs/czj/people/feng-yu", "b": "orgs/czj/people/cao-yang",
+		"payload": {"amount": 120000, "fund": "zx-2026-sb", "indicator": "ZB-2026-SB-0031",
+			"payee": {"name": "江城市民政局", "code": "11420100MB1234567X"}, "purpose": "测试"}}`
+	code, created := send(t, http.MethodPost, s.GatewayURL+"/v1/orgs/czj/cases?requestId=rest-open-1", feng, body)
+	var c struct {
+		Name, Etag string
+		Payload    struct{ Fund string }
+		Active     []struct{ Step string }
+	}
+	if err := json.Unmarshal([]byte(created), &c); code != 200 || err != nil || len(c.Active) != 1 || c.Active[0].Step != "zcjh" {
+		t.Fatalf("create over REST: %d %.400s", code, created)
+	}
+	if c.Payload.Fund != "ZX-2026-SB" {
+		t.Fatalf("fund stored as %q", c.Payload.Fund)
+	}
+	if code, again := send(t, http.MethodPost, s.GatewayURL+"/v1/orgs/czj/cases?requestId=rest-open-1", feng, body); code != 200 || again != created {
+		t.Fatalf("retried create: %d, same answer %v", code, again == created)
+	}
+	// han-bing (主管责任人) may not sign the 支出计划 step: 403 naming the rule.
+	code, denied := send(t, http.MethodPost, s.GatewayURL+"/v1/"+c.Name+":act", han, `{"action": "ACTION_SIGN", "step": "zcjh", "requestId": "rest-deny-1"}`)
+	if code != 403 || !strings.Contains(denied, "signoff.not_holder") {
+		t.Fatalf("denied sign: %d %.400s", code, denied)
+	}
+	code, signed := send(t, http.MethodPost, s.GatewayURL+"/v1/"+c.Name+":act", feng, `{"action": "ACTION_SIGN", "step": "zcjh", "requestId": "rest-sign-1", "text": "申请拨付"}`)
+	if code != 200 || !strings.Contains(signed, `"zgzr"`) {
+		t.Fatalf("sign over REST: %d %.400s", code, signed)
+	}
+	code, inbox := get(t, s.GatewayURL+"/v1/orgs/czj/inbox?pageSize=100", han)
+	if code != 200 || !strings.Contains(inbox, c.Name) {
+		t.Fatalf("han-bing's inbox: %d %.400s", code, inbox)
+	}
+	code, events := get(t, s.GatewayURL+"/v1/"+c.Name+"/events", feng)
+	if code != 200 || !strings.Contains(events, `"signed"`) {
+		t.Fatalf("timeline: %d %.400s", code, events)
+	}
+}
+
 func get(t *testing.T, url, token string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -91,6 +156,7 @@ func TestUpServesAndSurvivesRestart(t *testing.T) {
 	if code, _ := get(t, s.GatewayURL+"/v1/orgs/czj/powers", ""); code != 401 {
 		t.Fatalf("unauthenticated list: %d", code)
 	}
+	restCase(t, s)
 	if err := s.Stop(); err != nil {
 		t.Fatal(err)
 	}
