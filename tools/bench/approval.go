@@ -42,23 +42,12 @@ var (
 // and REST against raw etcd transactions of the same size, then (held > 0) loads that
 // many cases and measures the inbox and the memory of a separate approval process.
 func approvalBench(ctx context.Context, conc int, d time.Duration, held int) error {
-	dir, err := os.MkdirTemp("", "fenquan-bench-")
+	s, dir, admin, err := startStack(ctx, "bench-admin", "admin")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := up.Start(ctx, up.Options{DataDir: dir})
-	if err != nil {
-		return err
-	}
 	defer s.Stop()
-	admin, err := s.Dev.Mint("bench-admin", auth.Claims{
-		PlatformRoles: []string{"platform-admin"},
-		Orgs:          map[string]auth.Grant{benchOrg: {Person: "admin", Roles: []string{"catalog-admin"}}},
-	}, 2*time.Hour)
-	if err != nil {
-		return err
-	}
 	conn, err := grpc.NewClient(s.GRPC["registry"], grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err

@@ -33,23 +33,12 @@ var (
 // registryBench loads n powers each with one flow, then measures Get and List(page 50)
 // over gRPC and REST against raw etcd gets and ranges of the same keys.
 func registryBench(ctx context.Context, n, conc int, d time.Duration) error {
-	dir, err := os.MkdirTemp("", "fenquan-bench-")
+	s, dir, tok, err := startStack(ctx, "bench", "bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	s, err := up.Start(ctx, up.Options{DataDir: dir})
-	if err != nil {
-		return err
-	}
 	defer s.Stop()
-	tok, err := s.Dev.Mint("bench", auth.Claims{
-		PlatformRoles: []string{"platform-admin"},
-		Orgs:          map[string]auth.Grant{benchOrg: {Person: "bench", Roles: []string{"catalog-admin"}}},
-	}, 2*time.Hour)
-	if err != nil {
-		return err
-	}
 	actx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 
 	conns := make([]*grpc.ClientConn, 4)
@@ -257,4 +246,26 @@ func loadCatalog(ctx context.Context, cat registryv1.CatalogServiceClient, n int
 		}
 	}
 	return nil
+}
+
+// startStack starts a fresh `fenquan up` stack in a temporary folder (the caller removes
+// dir and stops s) and mints a platform-admin token that is catalog-admin of the bench org.
+func startStack(ctx context.Context, subject, person string) (s *up.Stack, dir, token string, err error) {
+	if dir, err = os.MkdirTemp("", "fenquan-bench-"); err != nil {
+		return nil, "", "", err
+	}
+	if s, err = up.Start(ctx, up.Options{DataDir: dir}); err != nil {
+		os.RemoveAll(dir)
+		return nil, "", "", err
+	}
+	token, err = s.Dev.Mint(subject, auth.Claims{
+		PlatformRoles: []string{"platform-admin"},
+		Orgs:          map[string]auth.Grant{benchOrg: {Person: person, Roles: []string{"catalog-admin"}}},
+	}, 2*time.Hour)
+	if err != nil {
+		s.Stop()
+		os.RemoveAll(dir)
+		return nil, "", "", err
+	}
+	return s, dir, token, nil
 }
