@@ -44,6 +44,7 @@ import (
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/authz"
 )
@@ -125,6 +126,9 @@ var registrations = map[string][]registration{
 	"approval": {
 		bind(&approvalv1.CaseService_ServiceDesc, approvalv1.NewCaseServiceClient, approvalv1.RegisterCaseServiceHandlerClient),
 		bind(&approvalv1.CalendarService_ServiceDesc, approvalv1.NewCalendarServiceClient, approvalv1.RegisterCalendarServiceHandlerClient),
+	},
+	"risk": {
+		bind(&riskv1.RiskService_ServiceDesc, riskv1.NewRiskServiceClient, riskv1.RegisterRiskServiceHandlerClient),
 	},
 }
 

@@ -47,7 +47,14 @@ var rawBodyTypes = map[string]bool{
 	"text/csv":         true,
 	"image/png":        true,
 	"application/pdf":  true,
+	xlsxType:           true,
 }
+
+// xlsxType is an Excel workbook (the risk register's 台账).
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// downloads are the raw body types a browser saves rather than shows.
+var downloads = map[string]string{xlsxType: "register.xlsx", "text/csv": "register.csv"}
 
 // requestState follows one request through the handler, the mux and the error handlers.
 type requestState struct {
@@ -250,6 +257,9 @@ func (g *gateway) forwardResponse(ctx context.Context, w http.ResponseWriter, m 
 		return internalError()
 	}
 	w.Header().Set("Content-Security-Policy", diagramCSP)
+	if name, ok := downloads[mt]; ok {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	}
 	return nil
 }
 

@@ -35,6 +35,9 @@ var ruleIDs = []string{
 	"case.not_applicant", "case.not_editor", "case.inactive_actor", "case.signer_inactive", "case.hold_permission",
 	"discretion.no_tier", "discretion.out_of_range",
 	"grading.out_of_scale",
+	"risk.stage", "risk.not_in_scope", "risk.not_leader", "risk.self_review", "risk.stage_order",
+	"risk.publicity_open", "risk.objections_open", "risk.publicity_over", "risk.unknown_kind",
+	"risk.measure_order", "risk.not_responsible", "risk.self_verify", "risk.inactive_actor",
 }
 
 // load reads the embedded set the way the services do: every module and data file of FS,
@@ -247,7 +250,7 @@ func scope(docs map[string]any, pkg string, key ...string) ([]string, bool) {
 func TestScopesNameKnownActions(t *testing.T) {
 	_, docs := load(t)
 	known := docs["input"].(map[string]any)["actions"].(map[string]any)
-	for _, pkg := range []string{"api", "case", "sod", "signoff", "collective", "discretion", "grading"} {
+	for _, pkg := range []string{"api", "case", "sod", "signoff", "collective", "discretion", "grading", "risk"} {
 		actions, ok := scope(docs, pkg, "actions")
 		if !ok || len(actions) == 0 {
 			t.Errorf("data.%s.actions is missing, empty or not an object of actions (action: true)", pkg)
@@ -279,7 +282,7 @@ func TestScopesNameKnownActions(t *testing.T) {
 
 // TestEmbedded checks that FS holds every package folder.
 func TestEmbedded(t *testing.T) {
-	for _, pkg := range []string{"main", "input", "api", "case", "sod", "signoff", "collective", "discretion", "grading", "lib"} {
+	for _, pkg := range []string{"main", "input", "api", "case", "sod", "signoff", "collective", "discretion", "grading", "risk", "lib"} {
 		if _, err := fs.Stat(policies.FS, pkg+"/"+pkg+".rego"); err != nil {
 			t.Errorf("%s/%s.rego not embedded: %v", pkg, pkg, err)
 		}

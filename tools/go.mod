@@ -15,6 +15,7 @@ require (
 	github.com/fenquan/fenquan/policies v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/proto v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/services/registry v0.0.0-00010101000000-000000000000
+	github.com/fenquan/fenquan/services/risk v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/services/shared v0.0.0-00010101000000-000000000000
 	github.com/google/go-cmp v0.7.0
 	github.com/open-policy-agent/opa v1.22.0
@@ -26,7 +27,15 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/richardlehane/mscfb v1.0.7 // indirect
+	github.com/richardlehane/msoleps v1.0.6 // indirect
+	github.com/tiendc/go-deepcopy v1.7.2 // indirect
+	github.com/xuri/efp v0.0.1 // indirect
+	github.com/xuri/excelize/v2 v2.11.0 // indirect
+	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.1 // indirect
@@ -112,3 +121,5 @@ require (
 )
 
 replace github.com/fenquan/fenquan/services/approval => ../services/approval
+
+replace github.com/fenquan/fenquan/services/risk => ../services/risk

@@ -1,13 +1,13 @@
 # METADATA
 # title: 集体决策 (三重一大)
 # description: >-
-#   The leadership meeting that decides a 三重一大 matter: only present members who have not
+#   The leadership meeting that decides a 三重一大 matter (approval.meeting.*) or the risk
+#   points of a risk assessment (集体定, risk.meeting.*): only present members who have not
 #   stood aside vote, on the case's current version, with a quorum and a majority of yes.
-#   On approval.meeting.vote the voter is the actor; on approval.meeting.close every voter
-#   in meeting.votes is checked again. A leader convenes the meeting
-#   (approval.meeting.convene) and records attendance and recusals
-#   (approval.meeting.attend), of members only. Thresholds: data.collective.quorum and
-#   data.collective.majority.
+#   On a vote (data.collective.vote_actions) the voter is the actor; on closing
+#   (data.collective.close_actions) every voter in meeting.votes is checked again. A leader
+#   convenes the meeting and records attendance and recusals, of members only. Thresholds:
+#   data.collective.quorum and data.collective.majority.
 package fenquan.collective
 
 import data.fenquan.lib
@@ -19,14 +19,38 @@ import data.fenquan.lib
 
 # voters are the people whose votes the action records or counts.
 voters contains p if {
-	input.action == "approval.meeting.vote"
+	data.collective.vote_actions[input.action]
 	some p in lib.acting
 }
 
 voters contains p if {
-	input.action == "approval.meeting.close"
+	data.collective.close_actions[input.action]
 	some p, _ in input.meeting.votes
 }
+
+# subject_zh and subject_en name what the meeting decides, for messages: the case
+# (approval.meeting.*), or the risk assessment campaign (risk.meeting.*, which has no case).
+subject_zh := sprintf("案件 %v", [id]) if {
+	id := input.case.id
+} else := sprintf("风险评估 %v", [id]) if {
+	id := input.campaign.id
+} else := "本事项"
+
+subject_en := sprintf("case %v", [id]) if {
+	id := input.case.id
+} else := sprintf("risk assessment %v", [id]) if {
+	id := input.campaign.id
+} else := "the matter"
+
+# verb_zh and verb_en name the action in messages: data.collective.verbs for the actions
+# package lib does not name (risk.meeting.*), lib's otherwise.
+verb_zh := data.collective.verbs[input.action].zh if data.collective.verbs[input.action]
+
+else := lib.verb_zh
+
+verb_en := data.collective.verbs[input.action].en if data.collective.verbs[input.action]
+
+else := lib.verb_en
 
 members := {p | some p in input.meeting.members}
 
@@ -53,8 +77,8 @@ deny contains v if {
 	not member(p)
 	v := lib.violation(
 		"collective.not_member",
-		sprintf("%s 不是案件 %s 集体决策会议(领导班子)的成员,不得表决", [p, input.case.id]),
-		sprintf("%s is not a member of the leadership meeting deciding case %s and may not vote", [p, input.case.id]),
+		sprintf("%s 不是%s 集体决策会议(领导班子)的成员,不得表决", [p, subject_zh]),
+		sprintf("%s is not a member of the leadership meeting deciding %s and may not vote", [p, subject_en]),
 		"凡涉及重大事项决策、重要人事任免、重大项目安排和大额资金使用等事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)",
 	)
 }
@@ -82,8 +106,8 @@ deny contains v if {
 	not p in input.meeting.attendees
 	v := lib.violation(
 		"collective.not_present",
-		sprintf("%s 未出席案件 %s 的集体决策会议,不得表决", [p, input.case.id]),
-		sprintf("%s is not recorded as present at the meeting deciding case %s and may not vote", [p, input.case.id]),
+		sprintf("%s 未出席%s 的集体决策会议,不得表决", [p, subject_zh]),
+		sprintf("%s is not recorded as present at the meeting deciding %s and may not vote", [p, subject_en]),
 		"重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案)",
 	)
 }
@@ -100,8 +124,8 @@ deny contains v if {
 	p in recused
 	v := lib.violation(
 		"collective.recused",
-		sprintf("%s 已在案件 %s 的集体决策中回避,不得表决", [p, input.case.id]),
-		sprintf("%s stood aside from the collective decision on case %s and may not vote", [p, input.case.id]),
+		sprintf("%s 已在%s 的集体决策中回避,不得表决", [p, subject_zh]),
+		sprintf("%s stood aside from the collective decision on %s and may not vote", [p, subject_en]),
 		"公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)",
 	)
 }
@@ -121,8 +145,8 @@ deny contains v if {
 	lib.declares_conflict(p, input.case.payee)
 	v := lib.violation(
 		"collective.conflict_of_interest",
-		sprintf("回避:%s 申报了与付款对象 %s 的利害关系,未回避不得表决案件 %s", [p, input.case.payee.name, input.case.id]),
-		sprintf("conflict of interest: %s declared a relation with the payee %s and may not vote on case %s without standing aside", [p, input.case.payee.name, input.case.id]),
+		sprintf("回避:%s 申报了与付款对象 %s 的利害关系,未回避不得表决%s", [p, input.case.payee.name, subject_zh]),
+		sprintf("conflict of interest: %s declared a relation with the payee %s and may not vote on %s without standing aside", [p, input.case.payee.name, subject_en]),
 		"公务员执行公务时,涉及本人利害关系或者与本人有亲属关系人员的利害关系的,应当回避(《中华人民共和国公务员法》第七十六条)",
 	)
 }
@@ -161,8 +185,8 @@ deny contains v if {
 	count(present) * data.collective.quorum.denominator < data.collective.quorum.numerator * count(members)
 	v := lib.violation(
 		"collective.quorum",
-		sprintf("案件 %s 的集体决策会议应到 %d 人,须至少 %d 人出席(回避者不计),实到 %d 人(%s),不足法定人数", [input.case.id, count(members), quorum_needed, count(present), lib.list_text(present)]),
-		sprintf("the meeting on case %s has %d members and needs at least %d present and not recused; %d are (%s): no quorum", [input.case.id, count(members), quorum_needed, count(present), lib.list_text_en(present)]),
+		sprintf("%s 的集体决策会议应到 %d 人,须至少 %d 人出席(回避者不计),实到 %d 人(%s),不足法定人数", [subject_zh, count(members), quorum_needed, count(present), lib.list_text(present)]),
+		sprintf("the meeting on %s has %d members and needs at least %d present and not recused; %d are (%s): no quorum", [subject_en, count(members), quorum_needed, count(present), lib.list_text_en(present)]),
 		"重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案);规范领导班子及其主要负责人的决策权限、决策内容及决策程序(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)",
 	)
 }
@@ -186,8 +210,8 @@ deny contains v if {
 	count(yes_votes) * data.collective.majority.denominator <= data.collective.majority.numerator * count(present)
 	v := lib.violation(
 		"collective.majority",
-		sprintf("案件 %s 的集体决策未获通过:出席且未回避的 %d 人中仅 %d 人赞成(%s),未过半数", [input.case.id, count(present), count(yes_votes), lib.list_text(yes_votes)]),
-		sprintf("the collective decision on case %s has not passed: %d of the %d present, non-recused members voted yes (%s), not a majority", [input.case.id, count(yes_votes), count(present), lib.list_text_en(yes_votes)]),
+		sprintf("%s 的集体决策未获通过:出席且未回避的 %d 人中仅 %d 人赞成(%s),未过半数", [subject_zh, count(present), count(yes_votes), lib.list_text(yes_votes)]),
+		sprintf("the collective decision on %s has not passed: %d of the %d present, non-recused members voted yes (%s), not a majority", [subject_en, count(yes_votes), count(present), lib.list_text_en(yes_votes)]),
 		"严格执行民主决策制度,凡涉及“三重一大”事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)",
 	)
 }
@@ -207,8 +231,8 @@ deny contains v if {
 	not data.facts.orgs[input.org].leadership[person] == true
 	v := lib.violation(
 		"collective.convener",
-		sprintf("集体决策会议由领导班子成员召集和记录:%s 不在本单位领导班子中,不得%s(案件 %s)", [person, lib.verb_zh, input.case.id]),
-		sprintf("the leadership meeting is convened and recorded by a leader: %s is not in the org's leadership and may not %s case %s", [person, lib.verb_en, input.case.id]),
+		sprintf("集体决策会议由领导班子成员召集和记录:%s 不在本单位领导班子中,不得%s(%s)", [person, verb_zh, subject_zh]),
+		sprintf("the leadership meeting is convened and recorded by a leader: %s is not in the org's leadership and may not %s %s", [person, verb_en, subject_en]),
 		"健全议事规则和工作规则,规范领导班子及其主要负责人的决策权限、决策内容及决策程序(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)",
 	)
 }
@@ -224,8 +248,8 @@ deny contains v if {
 	count(members) == 0
 	v := lib.violation(
 		"collective.no_members",
-		sprintf("案件 %s 的集体决策会议未列出任何成员,须由领导班子集体研究,不得召集", [input.case.id]),
-		sprintf("the leadership meeting on case %s lists no members: the leadership decides collectively, so it may not be convened", [input.case.id]),
+		sprintf("%s 的集体决策会议未列出任何成员,须由领导班子集体研究,不得召集", [subject_zh]),
+		sprintf("the leadership meeting on %s lists no members: the leadership decides collectively, so it may not be convened", [subject_en]),
 		"凡涉及重大事项决策、重要人事任免、重大项目安排和大额资金使用等事项,必须经领导班子集体研究决定(江西农业大学廉政风险防范管理工作实施方案)",
 	)
 }
@@ -254,8 +278,8 @@ deny contains v if {
 	some p in outsiders
 	v := lib.violation(
 		"collective.attendee_not_member",
-		sprintf("%s 不是案件 %s 集体决策会议的成员,不得登记为出席或回避", [p, input.case.id]),
-		sprintf("%s is not a member of the leadership meeting on case %s and may not be recorded as present or recused", [p, input.case.id]),
+		sprintf("%s 不是%s 集体决策会议的成员,不得登记为出席或回避", [p, subject_zh]),
+		sprintf("%s is not a member of the leadership meeting on %s and may not be recorded as present or recused", [p, subject_en]),
 		"重大、复杂、敏感的事项实行集体决策(财政局廉政管理指导方案)",
 	)
 }

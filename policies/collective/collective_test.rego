@@ -304,3 +304,64 @@ test_attend_does_not_check_conflicts if {
 	count(ids(inp)) == 0
 	"collective.conflict_of_interest" in ids(object.union(fx.vote("xu-hong"), {"case": {"payee": payee}}))
 }
+
+# --- the same rules on a risk assessment's meeting (集体定, risk.meeting.*), which has no
+# case: messages name the campaign
+
+rm(patch) := object.union(fx.risk_meeting, patch)
+
+test_risk_meeting_base_inputs_clean if {
+	count(ids(fx.risk_convene)) == 0
+	count(ids(fx.risk_attend(fx.risk_meeting))) == 0
+	count(ids(fx.risk_vote("deng-yi"))) == 0
+	count(ids(fx.risk_close(rm({"votes": all_yes})))) == 0
+}
+
+test_risk_meeting_voters if {
+	outsider := object.union(fx.risk_vote("sun-li"), {"meeting": {"attendees": array.concat(fx.members, ["sun-li"])}})
+	ids(outsider) == {"collective.not_member"}
+	mentions(outsider, "collective.not_member", ["sun-li", "风险评估 2026-czj"])
+	mentions(outsider, "collective.not_member", ["deciding risk assessment 2026-czj"])
+	absent := object.union(fx.risk_vote("deng-yi"), {"meeting": {"attendees": array.slice(fx.members, 0, 5)}})
+	mentions(absent, "collective.not_present", ["deng-yi", "风险评估 2026-czj"])
+	recused := object.union(fx.risk_vote("xu-hong"), {"meeting": {"recused": ["xu-hong"]}})
+	mentions(recused, "collective.recused", ["xu-hong", "风险评估 2026-czj"])
+	mentions(fx.risk_close(rm({"recused": ["xu-hong"], "votes": all_yes})), "collective.recused", ["xu-hong"])
+}
+
+test_risk_meeting_quorum_and_majority if {
+	present := array.slice(fx.members, 0, 3)
+	inp := fx.risk_close(rm({"attendees": present, "votes": {p: "yes" | some p in present}}))
+	mentions(inp, "collective.quorum", ["风险评估 2026-czj", "应到 6 人", "至少 4 人", "实到 3 人"])
+	half := fx.risk_close(rm({"votes": votes(3, "no")}))
+	ids(half) == {"collective.majority"}
+	mentions(half, "collective.majority", ["风险评估 2026-czj", "3 人赞成"])
+	not "collective.majority" in ids(fx.risk_close(rm({"votes": votes(4, "no")})))
+}
+
+test_risk_meeting_convener if {
+	inp := object.union(fx.risk_convene, {"actor": fx.actor("wu-gang")})
+	ids(inp) == {"collective.convener"}
+	mentions(inp, "collective.convener", ["wu-gang", "召集集体审定会议(风险评估 2026-czj)"])
+	mentions(inp, "collective.convener", ["may not convene the leadership meeting on risk assessment 2026-czj"])
+	mentions(object.union(fx.risk_attend(fx.risk_meeting), {"actor": fx.actor("sun-li")}), "collective.convener", ["登记出席与回避"])
+	mentions(object.union(fx.risk_close(rm({"votes": all_yes})), {"actor": fx.actor("sun-li")}), "collective.convener", ["close the vote on risk assessment 2026-czj"])
+}
+
+test_risk_meeting_members_recorded if {
+	empty := object.union(fx.risk_convene, {"meeting": {"members": []}})
+	ids(empty) == {"collective.no_members"}
+	mentions(empty, "collective.no_members", ["风险评估 2026-czj"])
+	outsider := fx.risk_attend(rm({"recused": ["he-wen"]}))
+	ids(outsider) == {"collective.attendee_not_member"}
+	mentions(outsider, "collective.attendee_not_member", ["he-wen", "风险评估 2026-czj"])
+}
+
+test_risk_meeting_has_no_version_or_payee if {
+	# The campaign's meeting binds no payload version and has no payee: version_mismatch and
+	# conflict_of_interest are the cases' only, whatever the meeting carries.
+	inp := object.union(fx.risk_vote("xu-hong"), {"meeting": {"proposal_version": 2}})
+	count(ids(inp)) == 0
+	not data.collective.rule_actions.version_mismatch["risk.meeting.vote"]
+	not data.collective.rule_actions.conflict_of_interest["risk.meeting.close"]
+}

@@ -5,7 +5,8 @@
 #   weighted grading factors (importance of the power, size of discretion, frequency) and
 #   forced to the top grade by major impact, unlimited discretion or a past case; names the
 #   level label (一/二/三级), the owner's rank level and the watchers. Everything is data
-#   (policies/grading/data.json); the result is the decision's output for risk.grade.
+#   (policies/grading/data.json); the result is the decision's output for risk.grade, with
+#   the criteria it was computed by.
 package fenquan.grading
 
 import data.fenquan.lib
@@ -121,6 +122,18 @@ grade := data.grading.order[max({raised} | {rank_of(data.grading.forced[k]) | so
 
 owner := data.grading.owners[grade]
 
+# criteria are the grading tables the grade was computed with, returned with it so that a
+# graded version of a risk point keeps the criteria it was graded by (the matrix version
+# names them; these are their contents).
+criteria := {
+	"matrix": data.grading.matrix,
+	"bands": data.grading.bands,
+	"factors": data.grading.factors,
+	"forced": data.grading.forced,
+	"levels": data.grading.levels,
+	"grade_zh": data.grading.grade_zh,
+}
+
 # output is the result of risk.grade, carried in the decision's output.
 output := {
 	"grade": grade,
@@ -132,6 +145,7 @@ output := {
 	"owner_rank_level": owner.rank_level,
 	"watchers": owner.watchers,
 	"matrix_version": data.grading.matrix_version,
+	"criteria": criteria,
 } if {
 	data.grading.actions[input.action]
 	count(scale_errors) == 0

@@ -35,7 +35,40 @@ test_corner_1_1_is_low if {
 	o == {
 		"grade": "LOW", "grade_zh": "低", "level": "三级", "score": 1, "factor_index": 1,
 		"forced_by": [], "owner_rank_level": 4, "watchers": [], "matrix_version": "2026-1",
+		"criteria": {
+			"matrix": data.grading.matrix, "bands": data.grading.bands, "factors": data.grading.factors,
+			"forced": data.grading.forced, "levels": data.grading.levels, "grade_zh": data.grading.grade_zh,
+		},
 	}
+}
+
+# --- the criteria used are returned with the grade
+
+test_criteria_are_the_tables_used if {
+	c := out(fx.risk(3, 3, fx.low_factors, fx.no_force)).criteria
+	object.keys(c) == {"matrix", "bands", "factors", "forced", "levels", "grade_zh"}
+	c.matrix[2][2] == 9
+	c.bands[0] == {"grade": "HIGH", "min_score": 15}
+	c.factors.weights == {"importance": 4, "discretion": 3, "frequency": 3}
+	c.forced.past_case == "HIGH"
+	c.levels.HIGH == "一级"
+	c.grade_zh.MEDIUM == "中"
+}
+
+test_criteria_follow_the_data if {
+	# A set with the market regulator's level labels and another band returns those.
+	flipped := {"HIGH": "三级", "MEDIUM": "二级", "LOW": "一级"}
+	bands := [{"grade": "HIGH", "min_score": 12}, {"grade": "MEDIUM", "min_score": 6}, {"grade": "LOW", "min_score": 0}]
+	o := grading.output with input as fx.risk(3, 4, fx.low_factors, fx.no_force)
+		with data.grading.levels as flipped
+		with data.grading.bands as bands
+	o.grade == "HIGH"
+	o.criteria.levels == flipped
+	o.criteria.bands == bands
+}
+
+test_no_criteria_without_a_grade if {
+	not out(fx.risk(0, 3, fx.low_factors, fx.no_force))
 }
 
 test_corner_5_5_is_high if {

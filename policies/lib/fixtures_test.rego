@@ -3,8 +3,9 @@
 # description: >-
 #   A small finance bureau (czj) for the policy tests: the 国库处 (gkc) chain
 #   经办人→主管责任人→分管处长→处长, the horizontal split 支付审核 / 拨付办理, the 预算处 (ysc)
-#   post that manages a fund (管), a six-member leadership team, conflict declarations, and
-#   base inputs for every action. Tests change them with object.union.
+#   post that manages a fund (管), a six-member leadership team, the discipline office
+#   纪检组 (jjz), conflict declarations, a risk assessment campaign, and base inputs for every
+#   action. Tests change them with object.union.
 package fenquan.fixtures
 
 today := "2026-11-21"
@@ -61,11 +62,14 @@ org := {
 		"zhao-lei": {"unit": "jz", "inactive": false},
 		"xu-hong": {"unit": "jz", "inactive": false},
 		"deng-yi": {"unit": "jz", "inactive": false},
+		"jiang-hui": {"unit": "jjz", "inactive": false},
+		"bai-xue": {"unit": "gkc", "inactive": false},
 	},
 	"units": {
 		"jz": {"kind": "UNIT_KIND_LEADERSHIP", "parent": ""},
 		"gkc": {"kind": "UNIT_KIND_DIVISION", "parent": ""},
 		"ysc": {"kind": "UNIT_KIND_DIVISION", "parent": ""},
+		"jjz": {"kind": "UNIT_KIND_DISCIPLINE", "parent": ""},
 	},
 	"posts": {
 		"gkc-jb": {"unit": "gkc", "rank_level": 1, "key_post": false, "rotation_months": 0, "managed_funds": []},
@@ -78,6 +82,7 @@ org := {
 		"ysc-fgcz": {"unit": "ysc", "rank_level": 3, "key_post": true, "rotation_months": 60, "managed_funds": []},
 		"jz-jz": {"unit": "jz", "rank_level": 6, "key_post": true, "rotation_months": 0, "managed_funds": []},
 		"jz-fgld": {"unit": "jz", "rank_level": 5, "key_post": true, "rotation_months": 0, "managed_funds": []},
+		"jjz-jcy": {"unit": "jjz", "rank_level": 1, "key_post": false, "rotation_months": 0, "managed_funds": []},
 	},
 	"holdings": {
 		"feng-yu": [{"post": "gkc-jb", "ab_role": "A", "start": "2020-01-01", "end": ""}],
@@ -98,6 +103,7 @@ org := {
 		"ma-lin": [{"post": "gkc-zfsh", "ab_role": "B", "start": "2019-03-01", "end": ""}],
 		"zhou-jianguo": [{"post": "jz-jz", "ab_role": "A", "start": "2021-01-01", "end": ""}],
 		"li-minghua": [{"post": "jz-fgld", "ab_role": "A", "start": "2021-01-01", "end": ""}],
+		"bai-xue": [{"post": "jjz-jcy", "ab_role": "A", "start": "2024-01-01", "end": ""}],
 	},
 	"holders": {},
 	"conflicts": {
@@ -340,3 +346,77 @@ risk(likelihood, impact, factors, forced) := {
 low_factors := {"importance": 1, "discretion": 1, "frequency": 1}
 
 no_force := {"major_impact": false, "unlimited_discretion": false, "past_case": false}
+
+# --- the risk assessment (廉政风险评估, docs/RISK.md)
+
+# The discipline office 纪检组 (jjz, UNIT_KIND_DISCIPLINE): jiang-hui belongs to it (no post
+# in the fixture); bai-xue, of the 国库处, holds its 纪检员 post jjz-jcy since 2024.
+
+# campaign(stage) is the bureau's 2026 campaign at stage: he-wen and liu-fang drafted its
+# risk points; the publicity runs until 2026-12-05.
+campaign(stage) := {
+	"id": "2026-czj", "stage": stage, "to_stage": "", "unit": "",
+	"drafters": ["he-wen", "liu-fang"], "publicity_end": "2026-12-05", "open_objections": 0,
+}
+
+# risk_point is he-wen's risk point on his post 支付审核 (gkc-zfsh) of the 国库处.
+risk_point := {
+	"id": "r-0001", "level": "POST", "scope": "gkc-zfsh", "unit": "gkc", "kind": "业务流程",
+	"drafted_by": "he-wen", "likelihood": 3, "impact": 4,
+	"factors": {"importance": 4, "discretion": 3, "frequency": 5},
+	"forced": no_force, "upheld_objection": false,
+}
+
+# risk_action(action, person, fields) is a risk input: the common fields and fields.
+risk_action(action, person, fields) := object.union(
+	{"action": action, "org": "czj", "today": today, "actor": actor(person)},
+	fields,
+)
+
+# open_campaign: the 局长 opens the whole bureau's campaign.
+open_campaign := risk_action("risk.campaign.open", "zhou-jianguo", {"campaign": object.union(campaign(""), {"drafters": [], "publicity_end": ""})})
+
+# advance(from, to, person): person moves the campaign from stage from to stage to.
+advance(from, to, person) := risk_action("risk.campaign.advance", person, {"campaign": object.union(campaign(from), {"to_stage": to})})
+
+# draft: he-wen drafts the risk point of his own post.
+draft := risk_action("risk.draft", "he-wen", {"campaign": campaign("DRAFTING"), "risk": risk_point})
+
+# draft_by(person, patch): person drafts the risk point with patch applied.
+draft_by(person, patch) := risk_action("risk.draft", person, {"campaign": campaign("DRAFTING"), "risk": object.union(risk_point, patch)})
+
+# amend: the 国库处 处长 wu-gang amends it in the leaders' review.
+amend := risk_action("risk.amend", "wu-gang", {"campaign": campaign("LEADER_REVIEW"), "risk": risk_point})
+
+# risk_comment: cao-yang comments on it while comments are asked for.
+risk_comment := risk_action("risk.comment", "cao-yang", {"campaign": campaign("COMMENTING"), "risk": risk_point})
+
+# risk_object: feng-yu objects to it in the publicity period.
+risk_object := risk_action("risk.object", "feng-yu", {"campaign": campaign("PUBLICITY"), "risk": risk_point})
+
+# answer_objection: wu-gang answers feng-yu's objection.
+answer_objection := risk_action("risk.answer_objection", "wu-gang", {
+	"campaign": campaign("PUBLICITY"), "risk": risk_point,
+	"objection": {"by": "feng-yu"},
+})
+
+# measure_update(from, to, person): person moves the measure he-wen is responsible for.
+measure_update(from, to, person) := risk_action("risk.measure.update", person, {
+	"risk": risk_point,
+	"measure": {"id": "m-1", "responsible": "he-wen", "from": from, "to": to},
+})
+
+# The leadership meeting (集体定) of the campaign: risk_convene, risk_attend(m),
+# risk_vote(person), risk_close(m), as for cases.
+risk_meeting := {"members": members, "attendees": members, "recused": [], "votes": {}}
+
+risk_convene := risk_action("risk.meeting.convene", "zhou-jianguo", {
+	"campaign": campaign("COLLECTIVE"),
+	"meeting": {"members": members, "attendees": [], "recused": [], "votes": {}},
+})
+
+risk_attend(m) := risk_action("risk.meeting.attend", "zhou-jianguo", {"campaign": campaign("COLLECTIVE"), "meeting": m})
+
+risk_vote(person) := risk_action("risk.meeting.vote", person, {"campaign": campaign("COLLECTIVE"), "meeting": object.union(risk_meeting, {"vote": "yes"})})
+
+risk_close(m) := risk_action("risk.meeting.close", "zhou-jianguo", {"campaign": campaign("COLLECTIVE"), "meeting": m})

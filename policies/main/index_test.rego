@@ -7,8 +7,8 @@
 #   without indexes, facts indexed for the input's day, facts indexed for another day — and
 #   assert the same answers: lib.holds and lib.holds_rank for every person, post, rank and
 #   unit, and whole decisions (rules_decision) for every person signing every step, in
-#   person, as a delegate and as an added signer, and adding a signer (加签) at every step,
-#   on days around the fixture's assignment boundaries.
+#   person, as a delegate and as an added signer, adding a signer (加签) at every step, and
+#   the risk actions that read holdings, on days around the fixture's assignment boundaries.
 package fenquan.index_test
 
 import data.fenquan.fixtures as fx
@@ -168,6 +168,22 @@ added(day) := [object.union(fx.approval("approval.sign", person, step), {"today"
 	some step, _ in fx.steps
 ]
 
+# risks(day) has every person, on day, draft a risk point of a post, of a unit and of the
+# discipline office, amend a risk point, put a measure in place and verify it: the risk rules
+# that read who holds what (risk.not_in_scope, risk.not_leader, risk.not_responsible,
+# risk.self_verify).
+risks(day) := [object.union(inp, {"today": day}) |
+	some person in people
+	some inp in [
+		fx.draft_by(person, {}),
+		fx.draft_by(person, {"level": "UNIT", "scope": "gkc", "unit": "gkc"}),
+		fx.draft_by(person, {"level": "UNIT", "scope": "jjz", "unit": "jjz"}),
+		object.union(fx.amend, {"actor": fx.actor(person)}),
+		fx.measure_update("PLANNED", "IN_PLACE", person),
+		fx.measure_update("IN_PLACE", "VERIFIED", person),
+	]
+]
+
 # decisions_on(corpus) is rules_decision for each input of corpus, on data.facts.
 decisions_on(corpus) := [d | some inp in corpus; d := main.rules_decision with input as inp]
 
@@ -213,6 +229,26 @@ test_delegations_same_with_and_without_index_2026_12_01 if decisions_agree(deleg
 test_add_signers_same_with_and_without_index_2026_12_01 if decisions_agree(add_signers("2026-12-01"), "2026-12-01")
 
 test_added_same_with_and_without_index_2026_12_01 if decisions_agree(added("2026-12-01"), "2026-12-01")
+
+test_risks_same_with_and_without_index_2019_02_28 if decisions_agree(risks("2019-02-28"), "2019-02-28")
+
+test_risks_same_with_and_without_index_2022_12_31 if decisions_agree(risks("2022-12-31"), "2022-12-31")
+
+test_risks_same_with_and_without_index_2026_11_21 if decisions_agree(risks("2026-11-21"), "2026-11-21")
+
+test_risks_same_with_and_without_index_2026_12_01 if decisions_agree(risks("2026-12-01"), "2026-12-01")
+
+# The risk decisions compared are not all alike either.
+test_risk_cases_differ if {
+	ds := decisions_on(risks(fx.today)) with data.facts as indexed[fx.today]
+	some allowed in ds
+	allowed.allowed
+	rules := {v.rule | some d in ds; some v in d.violations}
+	"risk.not_in_scope" in rules
+	"risk.not_leader" in rules
+	"risk.not_responsible" in rules
+	"risk.self_verify" in rules
+}
 
 # The decisions compared are not all alike: on the fixture's day the corpus has allowed
 # decisions and denials by the rules that read holdings.

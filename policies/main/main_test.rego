@@ -56,6 +56,18 @@ clean := {
 	"approval.meeting.convene": fx.convene,
 	"approval.meeting.attend": fx.attend(fx.meeting),
 	"risk.grade": fx.risk(3, 3, fx.low_factors, fx.no_force),
+	"risk.campaign.open": fx.open_campaign,
+	"risk.campaign.advance": fx.advance("DRAFTING", "COMMENTING", "zhou-jianguo"),
+	"risk.draft": fx.draft,
+	"risk.amend": fx.amend,
+	"risk.comment": fx.risk_comment,
+	"risk.object": fx.risk_object,
+	"risk.answer_objection": fx.answer_objection,
+	"risk.measure.update": fx.measure_update("PLANNED", "IN_PLACE", "he-wen"),
+	"risk.meeting.convene": fx.risk_convene,
+	"risk.meeting.attend": fx.risk_attend(fx.risk_meeting),
+	"risk.meeting.vote": fx.risk_vote("zhou-jianguo"),
+	"risk.meeting.close": fx.risk_close(object.union(fx.risk_meeting, {"votes": {p: "yes" | some p in fx.members}})),
 }
 
 denied := {
@@ -77,6 +89,18 @@ denied := {
 	"approval.meeting.convene": [object.union(fx.convene, {"actor": fx.actor("wu-gang"), "meeting": {"members": []}}), {"collective.convener", "collective.no_members"}],
 	"approval.meeting.attend": [fx.attend(object.union(fx.meeting, {"recused": ["he-wen"]})), {"collective.attendee_not_member"}],
 	"risk.grade": [fx.risk(6, 5, fx.low_factors, fx.no_force), {"grading.out_of_scale"}],
+	"risk.campaign.open": [object.union(fx.open_campaign, {"actor": fx.actor("wu-gang")}), {"risk.not_leader"}],
+	"risk.campaign.advance": [fx.advance("LEADER_REVIEW", "PUBLICITY", "he-wen"), {"risk.stage_order", "risk.not_leader", "risk.self_review"}],
+	"risk.draft": [fx.draft_by("zhang-wei", {"kind": "其他"}), {"risk.not_in_scope", "risk.unknown_kind"}],
+	"risk.amend": [object.union(fx.amend, {"actor": fx.actor("zhou-min"), "campaign": {"stage": "PUBLICITY"}}), {"risk.stage", "risk.not_leader"}],
+	"risk.comment": [object.union(fx.risk_comment, {"actor": fx.actor("ma-lin"), "campaign": {"stage": "PUBLICITY"}}), {"risk.stage", "risk.inactive_actor"}],
+	"risk.object": [object.union(fx.risk_object, {"today": "2026-12-06"}), {"risk.publicity_over"}],
+	"risk.answer_objection": [object.union(fx.answer_objection, {"actor": fx.actor("he-wen")}), {"risk.not_leader", "risk.self_review"}],
+	"risk.measure.update": [fx.measure_update("IN_PLACE", "VERIFIED", "he-wen"), {"risk.self_verify"}],
+	"risk.meeting.convene": [object.union(fx.risk_convene, {"actor": fx.actor("wu-gang"), "campaign": {"stage": "PUBLICITY"}}), {"risk.stage", "collective.convener"}],
+	"risk.meeting.attend": [fx.risk_attend(object.union(fx.risk_meeting, {"recused": ["he-wen"]})), {"collective.attendee_not_member"}],
+	"risk.meeting.vote": [fx.risk_vote("sun-li"), {"collective.not_member", "collective.not_present"}],
+	"risk.meeting.close": [fx.risk_close(fx.risk_meeting), {"collective.majority"}],
 }
 
 test_every_action_has_a_clean_and_a_denied_input if {
@@ -167,6 +191,10 @@ test_rules_decision_is_decision_without_schema if {
 		object.union(fx.sign, {"skip_checks": true}),
 		object.union(fx.sign, {"case": {"signatures": "none"}}),
 		object.union(fx.sign, {"case": {"emergency": {"active": true, "justification": null}}}),
+		fx.draft_by("zhang-wei", {"kind": "其他"}),
+		fx.advance("LEADER_REVIEW", "PUBLICITY", "he-wen"),
+		json.remove(fx.draft, ["risk/kind"]),
+		object.union(fx.risk_close(fx.risk_meeting), {"case": {}}),
 	] {
 		d := decide(inp)
 		r := rules_decide(inp)
@@ -254,6 +282,53 @@ test_risk_grade_out_of_scale_denies_without_output if {
 
 test_output_empty_for_other_actions if {
 	decide(fx.sign).output == {}
+	decide(fx.draft).output == {}
+}
+
+test_risk_grade_output_carries_the_criteria if {
+	d := decide(fx.risk(3, 3, fx.low_factors, fx.no_force))
+	d.output.criteria.matrix == data.grading.matrix
+	d.output.criteria.levels == data.grading.levels
+	rules_decide(fx.risk(3, 3, fx.low_factors, fx.no_force)).output == d.output
+}
+
+# --- the risk assessment: its own rules, and the 集体决策 rules on its meeting
+
+test_risk_meeting_meets_risk_and_collective if {
+	# A meeting convened outside the COLLECTIVE stage by a non-leader with no members.
+	inp := object.union(fx.risk_convene, {"actor": fx.actor("wu-gang"), "campaign": {"stage": "LEADER_REVIEW"}, "meeting": {"members": []}})
+	rules(inp) == ["collective.convener", "collective.no_members", "risk.stage"]
+	d := decide(inp)
+	some v in d.violations
+	v.rule == "collective.convener"
+	contains(v.zh, "风险评估 2026-czj")
+	contains(v.en, "may not convene the leadership meeting on risk assessment 2026-czj")
+}
+
+test_risk_meeting_close_quorum_and_recusal if {
+	# Three of six present, one of them recused and voting.
+	present := array.slice(fx.members, 0, 3)
+	inp := fx.risk_close(object.union(fx.risk_meeting, {"attendees": present, "recused": ["zhou-jianguo"], "votes": {p: "yes" | some p in present}}))
+	rs := {r | some r in rules(inp)}
+	"collective.quorum" in rs
+	"collective.recused" in rs
+	not "collective.version_mismatch" in rs
+	not "input.missing_field" in rs
+}
+
+test_risk_meeting_has_no_case_rules if {
+	# No case: neither the payload version nor a payee conflict is checked; xu-hong, whose
+	# declaration would match a payee, votes.
+	decide(fx.risk_vote("xu-hong")).allowed
+}
+
+test_risk_actions_meet_no_case_package if {
+	# The approval packages (case, sod, signoff) do not apply to risk actions.
+	every action, _ in data.risk.actions {
+		not data.case.actions[action]
+		not data.sod.actions[action]
+		not data.signoff.actions[action]
+	}
 }
 
 # --- the scopes in data are consistent (a typo would silently switch a rule off)
@@ -261,6 +336,7 @@ test_output_empty_for_other_actions if {
 packages := {
 	"api": data.api, "case": data.case, "sod": data.sod, "signoff": data.signoff,
 	"collective": data.collective, "discretion": data.discretion, "grading": data.grading,
+	"risk": data.risk,
 }
 
 test_package_actions_are_known_actions if {
@@ -305,6 +381,15 @@ test_mistyped_inputs_deny if {
 		fx.attend(object.union(fx.meeting, {"members": 6, "attendees": "all", "recused": {"he-wen": true}})),
 		object.union(fx.convene, {"meeting": {"members": "all"}}),
 		object.union(fx.withdraw, {"case": {"applicant": ["feng-yu"]}}),
+		object.union(fx.advance("PUBLICITY", "IN_FORCE", "he-wen"), {"campaign": {"drafters": "he-wen", "open_objections": "2", "publicity_end": 20261205, "unit": 7}}),
+		object.union(fx.draft, {"risk": {"level": ["POST"], "scope": 7, "unit": {"gkc": true}, "kind": 3}, "campaign": {"stage": 1}}),
+		object.union(fx.amend, {"risk": {"upheld_objection": "yes", "unit": 4}, "campaign": {"stage": "PUBLICITY"}}),
+		object.union(fx.risk_object, {"campaign": {"publicity_end": 1}, "actor": {"person": 7}}),
+		object.union(fx.answer_objection, {"objection": {"by": 7}, "risk": {"drafted_by": ["wu-gang"]}}),
+		object.union(fx.measure_update("PLANNED", "IN_PLACE", "sun-li"), {"measure": {"from": 1, "to": ["IN_PLACE"], "responsible": 7}, "risk": {"unit": 3}}),
+		object.union(fx.measure_update("IN_PLACE", "VERIFIED", "sun-li"), {"measure": {"responsible": 7}, "risk": {"drafted_by": null}}),
+		object.union(fx.risk_close(fx.risk_meeting), {"meeting": {"votes": "all yes", "members": "all"}, "campaign": {"stage": ["COLLECTIVE"]}}),
+		json.remove(fx.risk_vote("sun-li"), ["campaign"]),
 	] {
 		d := decide(inp)
 		d.allowed == false

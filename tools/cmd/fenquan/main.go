@@ -97,6 +97,9 @@ func banner(cmd *cobra.Command, s *up.Stack, o up.Options, ttl time.Duration) er
 		if s.DemoCases > 0 {
 			fmt.Fprintf(w, "                  %d demo cases opened and played\n", s.DemoCases)
 		}
+		if s.DemoRisks.Points > 0 {
+			fmt.Fprintf(w, "                  %d demo risk points in %d campaigns (廉政风险台账) loaded\n", s.DemoRisks.Points, s.DemoRisks.Campaigns)
+		}
 	}
 	fmt.Fprintf(w, "\nDevelopment tokens (valid %s; the admin token is also in %s/dev/admin.token):\n", ttl, o.DataDir)
 	fmt.Fprintf(w, "  export FENQUAN_TOKEN=%s\n", admin)
@@ -109,6 +112,8 @@ func banner(cmd *cobra.Command, s *up.Stack, o up.Options, ttl time.Duration) er
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" %s/v1/orgs/czj/powers/zjbf/flows/internal:diagram > flow.svg\n", s.GatewayURL)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $STAFF_TOKEN\" %s/v1/orgs/czj/inbox\n", s.GatewayURL)
 	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" '%s/v1/orgs/czj/cases?pageSize=5'\n", s.GatewayURL)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" '%s/v1/orgs/czj/risks:export?campaign=orgs/czj/campaigns/2026-czj&form=FORM_DEPARTMENT' > register.xlsx\n", s.GatewayURL)
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $FENQUAN_TOKEN\" '%s/v1/orgs/czj/risks:heatMap?campaign=orgs/czj/campaigns/2026-czj' > heatmap.svg\n", s.GatewayURL)
 	fmt.Fprintf(w, "  grpcurl -plaintext -H \"authorization: Bearer $FENQUAN_TOKEN\" -d '{\"name\":\"orgs/czj\"}' %s fenquan.registry.v1.OrgService/GetOrg\n", s.GRPC["registry"])
 	fmt.Fprintf(w, "  go run ./tools/cmd/fenquanctl apply -f tools/internal/demo/catalog.yaml --dry-run\n\n")
 	fmt.Fprintln(w, "Ctrl-C stops everything.")

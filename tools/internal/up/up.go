@@ -30,6 +30,7 @@ import (
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/approval"
 	"github.com/fenquan/fenquan/services/registry"
+	"github.com/fenquan/fenquan/services/risk"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
@@ -73,6 +74,11 @@ type Stack struct {
 	DemoChanges int
 	// DemoCases counts the demo cases created (0 when they were loaded before).
 	DemoCases int
+	// DemoRisks counts the demo risk points and campaigns created (0 when loaded before).
+	DemoRisks demo.RiskLoad
+
+	verifier   *auth.Verifier
+	authorizer pdp.Authorizer
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -109,6 +115,11 @@ var components = []component{
 			return nil, err
 		}
 		return approval.New(ctx, approval.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp, Registry: reg})
+	}},
+	// The risk service (廉政风险 register) reads the catalogue from etcd and decides with the
+	// process's PDP.
+	{name: "risk", services: risk.GRPCServices, port: 3, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
+		return risk.New(ctx, risk.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp})
 	}},
 }
 
@@ -166,6 +177,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	authorizer := pdp.Authorizer{PDP: s.PDP}
+	s.verifier, s.authorizer = verifier, authorizer
 	d := deps{etcd: s.Etcd, log: log, pdp: s.PDP, policy: def, dial: func(name string) (grpc.ClientConnInterface, error) {
 		target, ok := s.GRPC[name]
 		if !ok {
@@ -354,10 +366,83 @@ func (s *Stack) loadDemo(ctx context.Context) error {
 		return err
 	}
 	defer aconn.Close()
-	s.DemoCases, err = demo.LoadCases(cctx, aconn, func(person string, roles ...string) (string, error) {
+	mint := func(person string, roles ...string) (string, error) {
 		return s.Dev.Mint(person, StaffClaims(person, roles...), time.Hour)
-	})
+	}
+	if s.DemoCases, err = demo.LoadCases(cctx, aconn, mint); err != nil {
+		return err
+	}
+
+	// The demo register: its 2025 campaign is played on a private risk service whose clock
+	// the loader sets to the days it happened (the publicity period must be over before
+	// force), stopped when the load is done.
+	rconn, err := grpc.NewClient(s.GRPC["risk"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer rconn.Close()
+	hctx, hcancel := context.WithCancel(ctx)
+	var hwg sync.WaitGroup
+	defer func() { hcancel(); hwg.Wait() }()
+	history := func() (demo.History, error) { return s.riskHistory(hctx, &hwg) }
+	rctx, rcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer rcancel()
+	s.DemoRisks, err = demo.LoadRisks(rctx, rconn, history, mint)
 	return err
+}
+
+// historyClock is a clock set to a past day, running from there.
+type historyClock struct {
+	mu        sync.Mutex
+	base, set time.Time
+}
+
+func (c *historyClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Add(time.Since(c.set))
+}
+
+func (c *historyClock) SetDay(day time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.base, c.set = day, time.Now()
+}
+
+// riskHistory starts a risk service on its own loopback port, not registered in discovery,
+// on the stack's store and decision point, with a clock the caller sets. It runs until
+// ctx ends; wg tracks it.
+func (s *Stack) riskHistory(ctx context.Context, wg *sync.WaitGroup) (demo.History, error) {
+	log := slog.New(slog.DiscardHandler)
+	srv, err := server.New(server.Config{
+		Service: "risk-history", GRPCServices: risk.GRPCServices, Logger: log,
+		Verifier: s.verifier, Authorizer: s.authorizer,
+	})
+	if err != nil {
+		return demo.History{}, err
+	}
+	clock := &historyClock{base: time.Now(), set: time.Now()}
+	svc, err := risk.New(ctx, risk.Config{Etcd: s.Etcd.Client, KeyRoot: KeyRoot, Logger: log, PDP: s.PDP, Now: clock.Now, NoRegistryWatch: true})
+	if err != nil {
+		return demo.History{}, err
+	}
+	svc.Register(srv.GRPC)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = srv.Run(ctx)
+	}()
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return demo.History{}, err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		conn.Close()
+	}()
+	return demo.History{Conn: conn, SetDay: clock.SetDay}, nil
 }
 
 // Stop ends the stack and waits for it.

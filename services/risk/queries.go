@@ -1,0 +1,157 @@
+package risk
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
+	"github.com/fenquan/fenquan/services/shared/informer"
+	"github.com/fenquan/fenquan/services/shared/page"
+)
+
+// filter selects cached risk points.
+type filter struct {
+	campaign, unit, kind, power, scope string
+	level                              riskv1.Level
+	grade                              riskv1.Grade
+	needsReview, inForce               bool
+}
+
+func (f filter) keep(r *riskv1.RiskPoint) bool {
+	return !r.Retired &&
+		(f.campaign == "" || r.Campaign == f.campaign) &&
+		(!f.inForce || r.InForce) &&
+		(f.unit == "" || r.Unit == f.unit) &&
+		(f.kind == "" || r.Kind == f.kind) &&
+		(f.power == "" || slices.Contains(r.Powers, f.power)) &&
+		(f.scope == "" || r.Scope == f.scope) &&
+		(f.level == 0 || r.Level == f.level) &&
+		(f.grade == 0 || r.GetGrading().GetGrade() == f.grade) &&
+		(!f.needsReview || len(r.ReviewReasons) > 0 || r.RegradeSuggested)
+}
+
+func (f filter) String() string {
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%v|%v", f.campaign, f.unit, f.kind, f.power, f.scope, f.level, f.grade, f.needsReview, f.inForce)
+}
+
+// each visits the org's cached risk points f keeps, by key, after the key after.
+func (s *Service) each(org string, f filter, after string, fn func(it *informer.Item, r *riskv1.RiskPoint) bool) {
+	visit := func(it *informer.Item) bool {
+		r, ok := it.Obj.(*riskv1.RiskPoint)
+		if !ok || !f.keep(r) {
+			return true
+		}
+		return fn(it, r)
+	}
+	prefix := s.keys.data.CollectionPrefix(org, "risks")
+	if f.campaign != "" {
+		s.cache.AscendIndex(idxCampaign, org+"|"+f.campaign, prefix, after, visit)
+		return
+	}
+	s.cache.Ascend(prefix, after, visit)
+}
+
+// ListRisks lists risk points from the cache, by id, with the filters of the request.
+func (s *Service) ListRisks(ctx context.Context, req *riskv1.ListRisksRequest) (*riskv1.ListRisksResponse, error) {
+	org := strings.TrimPrefix(req.GetParent(), "orgs/")
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
+	f := filter{campaign: req.GetCampaign(), unit: req.GetUnit(), kind: req.GetKind(), power: req.GetPower(), scope: req.GetScope(),
+		level: req.GetLevel(), grade: req.GetGrade(), needsReview: req.GetNeedsReview()}
+	prefix := s.keys.data.CollectionPrefix(org, "risks")
+	query := "risks|" + org + "|" + f.String()
+	after, err := page.Decode(req.GetPageToken(), prefix, query)
+	if err != nil {
+		return nil, err
+	}
+	n := page.Size(req.GetPageSize())
+	resp := &riskv1.ListRisksResponse{}
+	s.each(org, f, "", func(it *informer.Item, r *riskv1.RiskPoint) bool {
+		resp.TotalSize++
+		if it.Key > after && len(resp.Risks) < n {
+			resp.Risks = append(resp.Risks, s.decorated(r))
+			if len(resp.Risks) == n {
+				resp.NextPageToken = page.Encode(prefix, it.Key, query)
+			}
+		}
+		return true
+	})
+	if len(resp.Risks) == n && resp.NextPageToken != "" {
+		// A token only when something follows the page.
+		last := resp.NextPageToken
+		more := false
+		lastKey, _ := page.Decode(last, prefix, query)
+		s.each(org, f, lastKey, func(*informer.Item, *riskv1.RiskPoint) bool { more = true; return false })
+		if !more {
+			resp.NextPageToken = ""
+		}
+	}
+	return resp, nil
+}
+
+// registerFilter is the selection of the exports, the heat map and the stats: a
+// campaign's risk points, or (no campaign) the register in force; of a unit if given.
+func registerFilter(campaign, unit string) filter {
+	return filter{campaign: campaign, unit: unit, inForce: campaign == ""}
+}
+
+// GetRiskStats counts risk points by grade, kind, unit and level, and per heat-map cell.
+func (s *Service) GetRiskStats(ctx context.Context, req *riskv1.GetRiskStatsRequest) (*riskv1.RiskStats, error) {
+	org := strings.TrimPrefix(req.GetParent(), "orgs/")
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
+	byGrade, byKind, byUnit, byLevel, byStatus := map[string]int32{}, map[string]int32{}, map[string]int32{}, map[string]int32{}, map[string]int32{}
+	cells := map[[2]int32]*riskv1.HeatCell{}
+	st := &riskv1.RiskStats{}
+	s.each(org, registerFilter(req.GetCampaign(), req.GetUnit()), "", func(_ *informer.Item, r *riskv1.RiskPoint) bool {
+		st.Total++
+		g := r.GetGrading().GetGrade()
+		byGrade[strings.TrimPrefix(g.String(), "GRADE_")]++
+		byKind[r.Kind]++
+		byUnit[r.Unit]++
+		byLevel[levelName(r.Level)]++
+		if len(r.ReviewReasons) > 0 || r.RegradeSuggested {
+			st.NeedsReview++
+		}
+		for _, m := range r.Measures {
+			st.Measures++
+			byStatus[measureStatusNames[m.Status]]++
+		}
+		k := [2]int32{r.Likelihood, r.Impact}
+		c := cells[k]
+		if c == nil {
+			c = &riskv1.HeatCell{Likelihood: r.Likelihood, Impact: r.Impact}
+			cells[k] = c
+		}
+		c.Count++
+		if g > c.Grade {
+			c.Grade = g
+		}
+		return true
+	})
+	st.ByGrade, st.ByKind, st.ByUnit, st.ByLevel, st.MeasuresByStatus = counts(byGrade), counts(byKind), counts(byUnit), counts(byLevel), counts(byStatus)
+	for _, c := range cells {
+		st.Cells = append(st.Cells, c)
+	}
+	sort.Slice(st.Cells, func(i, j int) bool {
+		if st.Cells[i].Likelihood != st.Cells[j].Likelihood {
+			return st.Cells[i].Likelihood < st.Cells[j].Likelihood
+		}
+		return st.Cells[i].Impact < st.Cells[j].Impact
+	})
+	return st, nil
+}
+
+func counts(m map[string]int32) []*riskv1.Count {
+	out := make([]*riskv1.Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, &riskv1.Count{Key: k, Count: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

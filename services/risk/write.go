@@ -1,0 +1,249 @@
+package risk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
+	"github.com/fenquan/fenquan/services/shared/apierr"
+	"github.com/fenquan/fenquan/services/shared/auth"
+	"github.com/fenquan/fenquan/services/shared/pdp"
+	"github.com/fenquan/fenquan/services/shared/store"
+)
+
+// Reasons of FAILED_PRECONDITION (and other) answers that front ends may branch on.
+const (
+	ReasonIllegalState  = "ILLEGAL_TRANSITION"
+	ReasonRequestReuse  = "REQUEST_ID_REUSED"
+	ReasonCarryTooLarge = "CARRY_FORWARD_TOO_LARGE"
+	ReasonNotAPerson    = "NOT_A_PERSON"
+)
+
+// illegal is the FAILED_PRECONDITION of an action the state does not allow.
+func illegal(en, zh string) error {
+	return refused(codes.FailedPrecondition, ReasonIllegalState, en, zh)
+}
+
+// refused is an error with code, reason and a Chinese message.
+func refused(code codes.Code, reason, en, zh string) error {
+	st, err := status.New(code, en).WithDetails(
+		&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain},
+		&errdetails.LocalizedMessage{Locale: "zh-CN", Message: zh})
+	if err != nil {
+		return status.Error(code, en)
+	}
+	return st.Err()
+}
+
+func notFound(name string) error {
+	return apierr.New(codes.NotFound, apierr.ReasonNotFound, name+": not found", nil)
+}
+
+func storeErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return apierr.FromError(err)
+	}
+	return apierr.New(codes.Unavailable, apierr.ReasonUnavailable, "the store is unavailable; retry", nil)
+}
+
+// actor is who acts: the caller's person in the org.
+type actor struct {
+	principal *auth.Principal
+	person    string // "orgs/{org}/people/{p}", "" for a caller who is no person of the org
+	id        string // person id
+}
+
+func (a actor) subject() string {
+	if a.principal == nil {
+		return ""
+	}
+	return a.principal.Subject
+}
+
+func callerIn(ctx context.Context, org string) actor {
+	p := auth.FromContext(ctx)
+	a := actor{principal: p}
+	if name := p.PersonName(org); name != "" {
+		a.person, a.id = name, idOf(name)
+	}
+	return a
+}
+
+// needPerson refuses a caller who is no person of the org.
+func needPerson(a actor, org string) error {
+	if a.person == "" {
+		return apierr.New(codes.PermissionDenied, ReasonNotAPerson,
+			fmt.Sprintf("the caller is no person of org %s: only people act on the register", org), nil)
+	}
+	return nil
+}
+
+// decide asks the decision point; a denial is PERMISSION_DENIED with every violation.
+// The returned context carries the decision, which the write requires.
+func (s *Service) decide(ctx context.Context, action string, in policyInput) (context.Context, pdp.Decision, error) {
+	d, err := s.pdp.Decide(ctx, action, map[string]any(in))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, pdp.Decision{}, apierr.FromError(ctx.Err())
+		}
+		return nil, pdp.Decision{}, fmt.Errorf("decision input for %s: %w", action, err)
+	}
+	if !d.Allowed {
+		return nil, pdp.Decision{}, pdp.Denied(d)
+	}
+	return store.WithDecision(ctx, store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}), d, nil
+}
+
+// request is the idempotency of one write: the caller's request id, recorded with the
+// write so a retry returns the first result.
+type request struct {
+	org, method, digest, id string
+	key                     string // "" when the request carries no id
+}
+
+func (s *Service) newRequest(ctx context.Context, org, method, id string, m proto.Message) request {
+	r := request{org: org, method: method, digest: requestDigest(m), id: id}
+	if id != "" {
+		r.key = s.keys.requestKey(org, callerIn(ctx, org).subject(), id)
+	}
+	return r
+}
+
+// plan reads what an action needs, decides it and returns the transaction to commit (its
+// guards compare every revision read), the context carrying the decision and the result
+// as it will be once written (its etag set from the commit revision by finish).
+type plan func(ctx context.Context) (t *store.Txn, dctx context.Context, name string, finish func(rev int64) proto.Message, err error)
+
+// run executes a write: a request id already done is answered from its record; otherwise
+// the plan is made and committed with the request record, and re-made when something it
+// read changed before the commit (up to MaxAttempts).
+func (s *Service) run(ctx context.Context, r request, p plan) (proto.Message, error) {
+	for attempt := 1; ; attempt++ {
+		if r.key != "" {
+			rr, err := s.cli.Get(ctx, r.key)
+			if err != nil {
+				return nil, storeErr(err)
+			}
+			if len(rr.Kvs) > 0 {
+				return s.replay(ctx, rr.Kvs[0], r)
+			}
+		}
+		t, dctx, name, finish, err := p(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if r.key != "" {
+			lease, err := s.leases.get(ctx, s.cfg.Now())
+			if err != nil {
+				return nil, storeErr(err)
+			}
+			b, _ := json.Marshal(requestRecord{Method: r.method, Digest: r.digest, Name: name})
+			t.ExpectRevision(r.key, 0, "request "+r.id).Put(r.key, b, clientv3.WithLease(lease))
+		}
+		rev, err := s.store.Commit(dctx, t)
+		if err == nil {
+			return finish(rev), nil
+		}
+		var ge *store.GuardError
+		if errors.As(err, &ge) && r.key != "" && ge.Guard.What == "request "+r.id && attempt < s.cfg.MaxAttempts {
+			continue // the same request was done concurrently: answer with its result
+		}
+		if rev, retry := store.Retryable(err); retry && attempt < s.cfg.MaxAttempts {
+			if werr := s.cache.WaitFor(ctx, rev); werr != nil {
+				return nil, storeErr(werr)
+			}
+			continue
+		} else if retry {
+			return nil, apierr.New(codes.Aborted, "CONTENDED", fmt.Sprintf("%s changed %d times while this action was decided: retry", name, attempt), nil)
+		}
+		return nil, apierr.FromError(err)
+	}
+}
+
+// replay answers a request id that was already done: the resource as the first call
+// wrote it. A different request under the same id is refused.
+func (s *Service) replay(ctx context.Context, kv *mvccpb.KeyValue, r request) (proto.Message, error) {
+	var rec requestRecord
+	if err := json.Unmarshal(kv.Value, &rec); err != nil {
+		return nil, err
+	}
+	if rec.Method != r.method || rec.Digest != r.digest {
+		return nil, apierr.New(codes.AlreadyExists, ReasonRequestReuse,
+			"request_id was already used for a different request; use a new request_id for a new request", nil)
+	}
+	var key string
+	var m proto.Message
+	if org, id, ok := splitName(rec.Name, "risks"); ok {
+		key, m = s.keys.riskKey(org, id), &riskv1.RiskPoint{}
+	} else if org, id, ok := splitName(rec.Name, "campaigns"); ok {
+		key, m = s.keys.campaignKey(org, id), &riskv1.Campaign{}
+	} else {
+		return nil, fmt.Errorf("request record names %q", rec.Name)
+	}
+	// The record was written by the same transaction as the resource: its value at the
+	// record's mod revision is the first result (or, compacted, the resource as it is now).
+	rr, err := s.cli.Get(ctx, key, clientv3.WithRev(kv.ModRevision))
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		rr, err = s.cli.Get(ctx, key)
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if len(rr.Kvs) == 0 {
+		return nil, notFound(rec.Name)
+	}
+	if err := store.Unmarshal(rr.Kvs[0].Value, m); err != nil {
+		return nil, err
+	}
+	etag := store.FormatEtag(rr.Kvs[0].ModRevision)
+	switch x := m.(type) {
+	case *riskv1.RiskPoint:
+		x.Name, x.Etag = rec.Name, etag
+		s.decorate(x)
+	case *riskv1.Campaign:
+		x.Name, x.Etag = rec.Name, etag
+		org, _, _ := splitAny(rec.Name)
+		x.RiskCount = int32(len(s.campaignRisks(org, rec.Name)))
+	}
+	return m, nil
+}
+
+// splitAny splits "orgs/{org}/{coll}/{id}".
+func splitAny(name string) (org, coll, id string) {
+	var parts [4]string
+	n := 0
+	start := 0
+	for i := 0; i <= len(name) && n < 4; i++ {
+		if i == len(name) || name[i] == '/' {
+			parts[n] = name[start:i]
+			n++
+			start = i + 1
+		}
+	}
+	return parts[1], parts[2], parts[3]
+}
+
+// stored returns m as stored: without name and etag.
+func stored[M proto.Message](m M, clear func(M)) []byte {
+	c := proto.Clone(m).(M)
+	clear(c)
+	return store.Marshal(c)
+}
+
+func storedRisk(r *riskv1.RiskPoint) []byte {
+	return stored(r, func(c *riskv1.RiskPoint) { c.Name, c.Etag = "", "" })
+}
+
+func storedCampaign(c *riskv1.Campaign) []byte {
+	return stored(c, func(c *riskv1.Campaign) { c.Name, c.Etag, c.RiskCount = "", "", 0 })
+}
