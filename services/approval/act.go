@@ -2,7 +2,6 @@ package approval
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,13 +10,9 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
@@ -25,6 +20,7 @@ import (
 	"github.com/fenquan/fenquan/services/shared/apierr"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/pdp"
+	"github.com/fenquan/fenquan/services/shared/requests"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
@@ -34,7 +30,7 @@ const (
 	ReasonCaseHeld     = "CASE_HELD"
 	ReasonStepInactive = "STEP_NOT_ACTIVE"
 	ReasonIllegalState = "ILLEGAL_TRANSITION"
-	ReasonRequestReuse = "REQUEST_ID_REUSED"
+	ReasonRequestReuse = requests.ReasonReused
 )
 
 // illegal is the FAILED_PRECONDITION of an action the case's state does not allow.
@@ -44,11 +40,7 @@ func illegal(reason, en, zh string) error {
 
 // refused is an error with code, reason and a Chinese message.
 func refused(code codes.Code, reason, en, zh string) error {
-	st, err := status.New(code, en).WithDetails(errInfo(reason), localized(zh))
-	if err != nil {
-		return status.Error(code, en)
-	}
-	return st.Err()
+	return apierr.Refused(code, reason, en, zh, nil)
 }
 
 // actor is who acts: the caller's person in the org ("orgs/{org}/people/{p}") and the
@@ -93,8 +85,8 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		return nil, apierr.Field("request_id", "request_id is required: a retry with the same id returns the first result",
 			"request_id 必填：以同一 request_id 重试将返回首次结果")
 	}
-	digest := requestDigest(req)
-	caseKey, reqKey := s.keys.caseKey(org, id), s.keys.requestKey(org, callerIn(ctx, org).subject(), req.GetRequestId())
+	digest := requests.Digest(req)
+	caseKey, reqKey := s.keys.caseKey(org, id), s.requests.Key(org, callerIn(ctx, org).subject(), req.GetRequestId())
 	for attempt := 1; ; attempt++ {
 		// Serializable reads: no wait for a read index behind the writes in flight. A
 		// stale read costs a retry — the write compares the case's revision and requires
@@ -112,7 +104,7 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		}
 		cur := &approvalv1.Case{}
 		if err := store.Unmarshal(kvs[0].Value, cur); err != nil {
-			return nil, err
+			return nil, apierr.FromError(err)
 		}
 		cur.Name = req.GetName()
 		rev := kvs[0].ModRevision
@@ -123,17 +115,14 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		if err != nil {
 			return nil, err
 		}
-		lease, err := s.leases.get(ctx, s.cfg.Now())
-		if err != nil {
-			return nil, storeErr(err)
-		}
-		t := store.NewTxn().
-			ExpectRevision(caseKey, rev, req.GetName()).
-			ExpectRevision(reqKey, 0, "request "+req.GetRequestId())
+		t := store.NewTxn().ExpectRevision(caseKey, rev, req.GetName())
 		if err := s.writeChange(t, org, id, ch); err != nil {
 			return nil, err
 		}
-		newRev, err := s.commitWithRecord(dctx, t, reqKey, lease, requestRecord{Method: "Act", Digest: digest, Name: req.GetName()})
+		if err := s.requests.Add(ctx, t, reqKey, req.GetRequestId(), requests.Record{Method: "Act", Digest: digest, Name: req.GetName()}, s.cfg.Now()); err != nil {
+			return nil, err
+		}
+		newRev, err := s.store.Commit(dctx, t)
 		switch {
 		case err == nil:
 			out := ch.c
@@ -151,14 +140,6 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		}
 		return nil, apierr.FromError(err)
 	}
-}
-
-// commitWithRecord adds the request record and commits. The record is written by the
-// same transaction as the case, so its mod revision is the revision of the first result.
-func (s *Service) commitWithRecord(ctx context.Context, t *store.Txn, reqKey string, lease clientv3.LeaseID, rec requestRecord) (int64, error) {
-	b, _ := json.Marshal(rec)
-	t.Put(reqKey, b, clientv3.WithLease(lease))
-	return s.store.Commit(ctx, t)
 }
 
 // maxCaseBytes bounds a stored case (etcd refuses requests over 1.5 MiB by default, and
@@ -188,47 +169,21 @@ func (s *Service) writeChange(t *store.Txn, org, id string, ch *change) error {
 	return nil
 }
 
-// replay answers a request id that was already done: the resource as the first call
-// wrote it. A different request under the same id is refused.
+// replay answers a request id that was already done: the case as the first call wrote
+// it. A different request under the same id is refused.
 func (s *Service) replay(ctx context.Context, kv *mvccpb.KeyValue, method, digest string) (*approvalv1.Case, error) {
-	var rec requestRecord
-	if err := json.Unmarshal(kv.Value, &rec); err != nil {
-		return nil, err
-	}
-	if rec.Method != method || rec.Digest != digest {
-		return nil, apierr.New(codes.AlreadyExists, ReasonRequestReuse,
-			"request_id was already used for a different request; use a new request_id for a new request", nil)
-	}
-	org, id, ok := caseName(rec.Name)
-	if !ok {
-		return nil, fmt.Errorf("request record names %q", rec.Name)
-	}
-	key := s.keys.caseKey(org, id)
-	// The record was written by the same transaction as the case: the case's value at the
-	// record's mod revision is the first result.
-	var rr *clientv3.GetResponse
-	var err error
-	rr, err = s.cli.Get(ctx, key, clientv3.WithRev(kv.ModRevision))
-	if errors.Is(err, rpctypes.ErrCompacted) {
-		rr, err = nil, nil
-	}
+	rec, ckv, err := s.requests.Replay(ctx, kv, method, digest, func(name string) (string, bool) {
+		org, id, ok := caseName(name)
+		return s.keys.caseKey(org, id), ok
+	})
 	if err != nil {
-		return nil, storeErr(err)
-	}
-	if rr == nil || len(rr.Kvs) == 0 {
-		// The history of that revision was compacted: answer with the case as it is now.
-		if rr, err = s.cli.Get(ctx, key); err != nil {
-			return nil, storeErr(err)
-		}
-		if len(rr.Kvs) == 0 {
-			return nil, notFound(rec.Name)
-		}
+		return nil, err
 	}
 	c := &approvalv1.Case{}
-	if err := store.Unmarshal(rr.Kvs[0].Value, c); err != nil {
-		return nil, err
+	if err := store.Unmarshal(ckv.Value, c); err != nil {
+		return nil, apierr.FromError(err)
 	}
-	c.Name, c.Etag = rec.Name, store.FormatEtag(rr.Kvs[0].ModRevision)
+	c.Name, c.Etag = rec.Name, store.FormatEtag(ckv.ModRevision)
 	return c, nil
 }
 
@@ -236,12 +191,8 @@ func notFound(name string) error {
 	return apierr.New(codes.NotFound, apierr.ReasonNotFound, name+": not found", nil)
 }
 
-func storeErr(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return apierr.FromError(err)
-	}
-	return apierr.New(codes.Unavailable, apierr.ReasonUnavailable, "the store is unavailable; retry", nil)
-}
+// storeErr maps an error of reading the store (UNAVAILABLE, or the context's code).
+func storeErr(err error) error { return apierr.Unavailable(err) }
 
 // decide asks the decision point; a denial is PERMISSION_DENIED with every violation.
 // The returned context carries the decision, which the write requires.
@@ -885,14 +836,6 @@ func (p *planner) firstResponsible() {
 	if c.FirstResponsible == "" && p.principal() != c.Applicant {
 		c.FirstResponsible = p.principal()
 	}
-}
-
-func errInfo(reason string) protoadapt.MessageV1 {
-	return &errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain}
-}
-
-func localized(zh string) protoadapt.MessageV1 {
-	return &errdetails.LocalizedMessage{Locale: "zh-CN", Message: zh}
 }
 
 // signedAt refuses a second signature by who at step: who already signed it, in person,

@@ -13,6 +13,7 @@ import (
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
+	"github.com/fenquan/fenquan/services/shared/requests"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
@@ -29,8 +30,8 @@ func (s *Service) CreateCase(ctx context.Context, req *approvalv1.CreateCaseRequ
 	if err := s.checkNewCase(org, in); err != nil {
 		return nil, err
 	}
-	digest := requestDigest(req)
-	reqKey := s.keys.requestKey(org, a.subject(), req.GetRequestId())
+	digest := requests.Digest(req)
+	reqKey := s.requests.Key(org, a.subject(), req.GetRequestId())
 	if rr, err := s.cli.Get(ctx, reqKey, clientv3.WithSerializable()); err != nil {
 		return nil, storeErr(err)
 	} else if len(rr.Kvs) > 0 {
@@ -81,20 +82,17 @@ func (s *Service) CreateCase(ctx context.Context, req *approvalv1.CreateCaseRequ
 	}
 	ch.activate(entry)
 
-	lease, err := s.leases.get(ctx, now)
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	t := store.NewTxn().
-		ExpectRevision(s.keys.caseKey(org, id), 0, name).
-		ExpectRevision(reqKey, 0, "request "+req.GetRequestId())
+	t := store.NewTxn().ExpectRevision(s.keys.caseKey(org, id), 0, name)
 	if err := s.writeChange(t, org, id, ch); err != nil {
 		return nil, err
 	}
-	rev, err := s.commitWithRecord(dctx, t, reqKey, lease, requestRecord{Method: "CreateCase", Digest: digest, Name: name})
+	if err := s.requests.Add(ctx, t, reqKey, req.GetRequestId(), requests.Record{Method: "CreateCase", Digest: digest, Name: name}, now); err != nil {
+		return nil, err
+	}
+	rev, err := s.store.Commit(dctx, t)
 	if err != nil {
 		var ge *store.GuardError
-		if errors.As(err, &ge) && ge.Guard.What == "request "+req.GetRequestId() {
+		if errors.As(err, &ge) && ge.Guard.What == requests.GuardWhat(req.GetRequestId()) {
 			// The same request was done concurrently: answer with its result.
 			rr, gerr := s.cli.Get(ctx, reqKey, clientv3.WithSerializable())
 			if gerr == nil && len(rr.Kvs) > 0 {

@@ -24,6 +24,7 @@ import (
 	"github.com/fenquan/fenquan/services/approval/calendar"
 	"github.com/fenquan/fenquan/services/shared/informer"
 	"github.com/fenquan/fenquan/services/shared/pdp"
+	"github.com/fenquan/fenquan/services/shared/requests"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
@@ -58,16 +59,17 @@ type Config struct {
 // Service is a running approval service: its cache is loaded and kept current until the
 // context given to New ends.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	keys   keys
-	store  *store.Store
-	cli    *clientv3.Client
-	pdp    *pdp.PDP
-	cat    *catalog
-	leases *leases
-	cache  *informer.Cache
-	due    *dueIndex
+	cfg   Config
+	log   *slog.Logger
+	keys  keys
+	store *store.Store
+	cli   *clientv3.Client
+	pdp   *pdp.PDP
+	cat   *catalog
+	// requests records request ids (exactly once).
+	requests *requests.Log
+	cache    *informer.Cache
+	due      *dueIndex
 	// cal is the calendar in force: the default with the stored years applied.
 	cal atomic.Pointer[calendar.Calendar]
 	// stored holds the years stored in etcd (year → Year, etag), guarded by calMu.
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger.With("service", "approval"), keys: k,
 		store: store.New(cfg.Etcd, k.data), cli: cfg.Etcd, pdp: cfg.PDP,
-		cat: newCatalog(cfg.Registry), leases: &leases{cli: cfg.Etcd},
+		cat: newCatalog(cfg.Registry), requests: requests.New(cfg.Etcd, cfg.KeyRoot, "approval"),
 		due: newDueIndex(), stored: map[int]storedYear{},
 	}
 	s.cal.Store(cfg.Calendar)

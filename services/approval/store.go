@@ -1,20 +1,15 @@
 package approval
 
 import (
-	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unique"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
@@ -27,21 +22,19 @@ import (
 //	<root>/approval/<org>/cases/<case>             Case (without name, etag)
 //	<root>/approval/_/calendars/<year>             Calendar
 //	<root>/approval-events/<org>/<case>/<seq>      CaseEvent (seq zero-padded: the timeline in order)
-//	<root>/approval-requests/<org>/<request id>    requestRecord, under a lease (24h): exactly once
+//	<root>/approval-requests/<org>/<request id>    requests.Record, under a lease (25h): exactly once
 //
 // Every action writes the case, its events and its request record in one transaction that
 // compares the case's revision (and, for a new request id, that the record is absent).
 type keys struct {
-	data     store.Keyspace
-	events   store.Keyspace
-	requests store.Keyspace
+	data   store.Keyspace
+	events store.Keyspace
 }
 
 func newKeys(root string) keys {
 	return keys{
-		data:     store.Keyspace{Root: root, Service: "approval"},
-		events:   store.Keyspace{Root: root, Service: "approval-events"},
-		requests: store.Keyspace{Root: root, Service: "approval-requests"},
+		data:   store.Keyspace{Root: root, Service: "approval"},
+		events: store.Keyspace{Root: root, Service: "approval-events"},
 	}
 }
 
@@ -55,14 +48,6 @@ func (k keys) eventKey(org, caseID string, seq int64) string {
 }
 
 func (k keys) eventsOf(org, caseID string) string { return k.events.OrgPrefix(org) + caseID + "/" }
-
-func (k keys) requestKey(org, caller, id string) string {
-	// Request ids are client strings: hash them into a key-safe form. The caller's subject
-	// is part of the key: a request id is the caller's own, so nobody else can read a
-	// result by replaying it (nor block the caller by using it first).
-	h := sha256.Sum256([]byte(caller + "\x00" + id))
-	return k.requests.OrgPrefix(org) + hex.EncodeToString(h[:16])
-}
 
 // caseName splits "orgs/{org}/cases/{case}".
 func caseName(name string) (org, id string, ok bool) {
@@ -88,45 +73,6 @@ func newCaseID(now time.Time) string {
 }
 
 var cst = time.FixedZone("CST", 8*3600)
-
-// requestRecord remembers a done request: a retry with the same id gets the same answer.
-type requestRecord struct {
-	Method string `json:"m"`
-	// Digest of the request, so a reused id with a different request is refused.
-	Digest string `json:"d"`
-	// The resource written: the answer is that resource as of the record's mod revision
-	// (the same transaction wrote both).
-	Name string `json:"n"`
-}
-
-func requestDigest(m proto.Message) string {
-	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-// leases hands out the lease request records live under: one per hour, expiring a day
-// after, so records are kept 24–25 hours and etcd holds few leases.
-type leases struct {
-	cli *clientv3.Client
-	mu  sync.Mutex
-	cur clientv3.LeaseID
-	at  time.Time
-}
-
-func (l *leases) get(ctx context.Context, now time.Time) (clientv3.LeaseID, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.cur != 0 && now.Sub(l.at) < time.Hour {
-		return l.cur, nil
-	}
-	resp, err := l.cli.Grant(ctx, int64((25 * time.Hour).Seconds()))
-	if err != nil {
-		return 0, err
-	}
-	l.cur, l.at = resp.ID, now
-	return l.cur, nil
-}
 
 // summary is what the cache keeps of a case: enough for lists, the inbox and overdue
 // steps. It is compact — the strings cases share (power, flow, unit, people, steps) are

@@ -21,6 +21,7 @@ import (
 	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
 	"github.com/fenquan/fenquan/services/shared/informer"
 	"github.com/fenquan/fenquan/services/shared/pdp"
+	"github.com/fenquan/fenquan/services/shared/requests"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
@@ -48,15 +49,15 @@ type Config struct {
 // Service is a running risk service: its caches are loaded and kept current until the
 // context given to New ends.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	keys   keys
-	store  *store.Store
-	cli    *clientv3.Client
-	pdp    *pdp.PDP
-	leases *leases
-	cache  *informer.Cache
-	reg    *registryView
+	cfg      Config
+	log      *slog.Logger
+	keys     keys
+	store    *store.Store
+	cli      *clientv3.Client
+	pdp      *pdp.PDP
+	requests *requests.Log
+	cache    *informer.Cache
+	reg      *registryView
 }
 
 // Indexes of the register cache; values are prefixed by the org.
@@ -81,7 +82,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	k := newKeys(cfg.KeyRoot)
 	s := &Service{
 		cfg: cfg, log: cfg.Logger.With("service", "risk"), keys: k,
-		store: store.New(cfg.Etcd, k.data), cli: cfg.Etcd, pdp: cfg.PDP, leases: &leases{cli: cfg.Etcd},
+		store: store.New(cfg.Etcd, k.data), cli: cfg.Etcd, pdp: cfg.PDP, requests: requests.New(cfg.Etcd, cfg.KeyRoot, "risk"),
 	}
 	s.cache = informer.New(cfg.Etcd, k.data.Prefix(), s.decode, s.log)
 	s.cache.AddIndex(idxCampaign, func(key string, obj any) []string {

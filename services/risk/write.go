@@ -2,29 +2,25 @@ package risk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/pdp"
+	"github.com/fenquan/fenquan/services/shared/requests"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
 
 // Reasons of FAILED_PRECONDITION (and other) answers that front ends may branch on.
 const (
 	ReasonIllegalState  = "ILLEGAL_TRANSITION"
-	ReasonRequestReuse  = "REQUEST_ID_REUSED"
+	ReasonRequestReuse  = requests.ReasonReused
 	ReasonCarryTooLarge = "CARRY_FORWARD_TOO_LARGE"
 	ReasonNotAPerson    = "NOT_A_PERSON"
 )
@@ -36,25 +32,15 @@ func illegal(en, zh string) error {
 
 // refused is an error with code, reason and a Chinese message.
 func refused(code codes.Code, reason, en, zh string) error {
-	st, err := status.New(code, en).WithDetails(
-		&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain},
-		&errdetails.LocalizedMessage{Locale: "zh-CN", Message: zh})
-	if err != nil {
-		return status.Error(code, en)
-	}
-	return st.Err()
+	return apierr.Refused(code, reason, en, zh, nil)
 }
 
 func notFound(name string) error {
 	return apierr.New(codes.NotFound, apierr.ReasonNotFound, name+": not found", nil)
 }
 
-func storeErr(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return apierr.FromError(err)
-	}
-	return apierr.New(codes.Unavailable, apierr.ReasonUnavailable, "the store is unavailable; retry", nil)
-}
+// storeErr maps an error of reading the store (UNAVAILABLE, or the context's code).
+func storeErr(err error) error { return apierr.Unavailable(err) }
 
 // actor is who acts: the caller's person in the org.
 type actor struct {
@@ -112,9 +98,9 @@ type request struct {
 }
 
 func (s *Service) newRequest(ctx context.Context, org, method, id string, m proto.Message) request {
-	r := request{org: org, method: method, digest: requestDigest(m), id: id}
+	r := request{org: org, method: method, digest: requests.Digest(m), id: id}
 	if id != "" {
-		r.key = s.keys.requestKey(org, callerIn(ctx, org).subject(), id)
+		r.key = s.requests.Key(org, callerIn(ctx, org).subject(), id)
 	}
 	return r
 }
@@ -143,19 +129,16 @@ func (s *Service) run(ctx context.Context, r request, p plan) (proto.Message, er
 			return nil, err
 		}
 		if r.key != "" {
-			lease, err := s.leases.get(ctx, s.cfg.Now())
-			if err != nil {
-				return nil, storeErr(err)
+			if err := s.requests.Add(ctx, t, r.key, r.id, requests.Record{Method: r.method, Digest: r.digest, Name: name}, s.cfg.Now()); err != nil {
+				return nil, err
 			}
-			b, _ := json.Marshal(requestRecord{Method: r.method, Digest: r.digest, Name: name})
-			t.ExpectRevision(r.key, 0, "request "+r.id).Put(r.key, b, clientv3.WithLease(lease))
 		}
 		rev, err := s.store.Commit(dctx, t)
 		if err == nil {
 			return finish(rev), nil
 		}
 		var ge *store.GuardError
-		if errors.As(err, &ge) && r.key != "" && ge.Guard.What == "request "+r.id && attempt < s.cfg.MaxAttempts {
+		if errors.As(err, &ge) && r.key != "" && ge.Guard.What == requests.GuardWhat(r.id) && attempt < s.cfg.MaxAttempts {
 			continue // the same request was done concurrently: answer with its result
 		}
 		if rev, retry := store.Retryable(err); retry && attempt < s.cfg.MaxAttempts {
@@ -173,39 +156,25 @@ func (s *Service) run(ctx context.Context, r request, p plan) (proto.Message, er
 // replay answers a request id that was already done: the resource as the first call
 // wrote it. A different request under the same id is refused.
 func (s *Service) replay(ctx context.Context, kv *mvccpb.KeyValue, r request) (proto.Message, error) {
-	var rec requestRecord
-	if err := json.Unmarshal(kv.Value, &rec); err != nil {
-		return nil, err
-	}
-	if rec.Method != r.method || rec.Digest != r.digest {
-		return nil, apierr.New(codes.AlreadyExists, ReasonRequestReuse,
-			"request_id was already used for a different request; use a new request_id for a new request", nil)
-	}
-	var key string
 	var m proto.Message
-	if org, id, ok := splitName(rec.Name, "risks"); ok {
-		key, m = s.keys.riskKey(org, id), &riskv1.RiskPoint{}
-	} else if org, id, ok := splitName(rec.Name, "campaigns"); ok {
-		key, m = s.keys.campaignKey(org, id), &riskv1.Campaign{}
-	} else {
-		return nil, fmt.Errorf("request record names %q", rec.Name)
-	}
-	// The record was written by the same transaction as the resource: its value at the
-	// record's mod revision is the first result (or, compacted, the resource as it is now).
-	rr, err := s.cli.Get(ctx, key, clientv3.WithRev(kv.ModRevision))
-	if errors.Is(err, rpctypes.ErrCompacted) {
-		rr, err = s.cli.Get(ctx, key)
-	}
+	rec, rkv, err := s.requests.Replay(ctx, kv, r.method, r.digest, func(name string) (string, bool) {
+		if org, id, ok := splitName(name, "risks"); ok {
+			m = &riskv1.RiskPoint{}
+			return s.keys.riskKey(org, id), true
+		}
+		if org, id, ok := splitName(name, "campaigns"); ok {
+			m = &riskv1.Campaign{}
+			return s.keys.campaignKey(org, id), true
+		}
+		return "", false
+	})
 	if err != nil {
-		return nil, storeErr(err)
-	}
-	if len(rr.Kvs) == 0 {
-		return nil, notFound(rec.Name)
-	}
-	if err := store.Unmarshal(rr.Kvs[0].Value, m); err != nil {
 		return nil, err
 	}
-	etag := store.FormatEtag(rr.Kvs[0].ModRevision)
+	if err := store.Unmarshal(rkv.Value, m); err != nil {
+		return nil, apierr.FromError(err)
+	}
+	etag := store.FormatEtag(rkv.ModRevision)
 	switch x := m.(type) {
 	case *riskv1.RiskPoint:
 		x.Name, x.Etag = rec.Name, etag

@@ -7,7 +7,6 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
@@ -51,15 +50,7 @@ func stateName(s policyv1.PolicySet_State) string {
 // failedPrecondition is FAILED_PRECONDITION with an ErrorInfo reason, the Chinese message
 // and any further details.
 func failedPrecondition(reason, en, zh string, meta map[string]string, more ...protoadapt.MessageV1) error {
-	details := append([]protoadapt.MessageV1{
-		&errdetails.ErrorInfo{Reason: reason, Domain: apierr.Domain, Metadata: meta},
-		&errdetails.LocalizedMessage{Locale: "zh-CN", Message: zh},
-	}, more...)
-	st, err := status.New(codes.FailedPrecondition, en).WithDetails(details...)
-	if err != nil {
-		return status.Error(codes.FailedPrecondition, en)
-	}
-	return st.Err()
+	return apierr.Refused(codes.FailedPrecondition, reason, en, zh, meta, more...)
 }
 
 // errFourEyes: the caller proposed the set they try to approve.

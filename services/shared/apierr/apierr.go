@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/fenquan/fenquan/services/shared/store"
 )
@@ -167,6 +168,33 @@ func FromError(err error) error {
 		return New(codes.Unavailable, ReasonUnavailable, "the store is unavailable; retry", nil)
 	}
 	return New(codes.Internal, ReasonInternal, "internal error", nil)
+}
+
+// Refused is an error with code, an ErrorInfo reason, the Chinese message and any further
+// details: how a service says why it will not do what was asked (an illegal state, a
+// limit reached).
+func Refused(code codes.Code, reason, en, zh string, meta map[string]string, more ...protoadapt.MessageV1) error {
+	details := append([]protoadapt.MessageV1{
+		&errdetails.ErrorInfo{Reason: reason, Domain: Domain, Metadata: meta},
+		&errdetails.LocalizedMessage{Locale: "zh-CN", Message: zh},
+	}, more...)
+	st, err := status.New(code, en).WithDetails(details...)
+	if err != nil {
+		return status.Error(code, en)
+	}
+	return st.Err()
+}
+
+// Unavailable maps an error of reading or writing the store: a canceled or expired
+// request keeps its code, anything else is UNAVAILABLE (the client retries).
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return FromError(err)
+	}
+	return New(codes.Unavailable, ReasonUnavailable, "the store is unavailable; retry", nil)
 }
 
 // IsInternal reports whether FromError would hide err as INTERNAL (so it should be logged).
