@@ -104,7 +104,7 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		}
 		cur := &approvalv1.Case{}
 		if err := store.Unmarshal(kvs[0].Value, cur); err != nil {
-			return nil, apierr.FromError(err)
+			return nil, err
 		}
 		cur.Name = req.GetName()
 		rev := kvs[0].ModRevision
@@ -181,7 +181,7 @@ func (s *Service) replay(ctx context.Context, kv *mvccpb.KeyValue, method, diges
 	}
 	c := &approvalv1.Case{}
 	if err := store.Unmarshal(ckv.Value, c); err != nil {
-		return nil, apierr.FromError(err)
+		return nil, err
 	}
 	c.Name, c.Etag = rec.Name, store.FormatEtag(ckv.ModRevision)
 	return c, nil
@@ -228,9 +228,10 @@ func (s *Service) plan(ctx context.Context, org string, cur *approvalv1.Case, re
 	if a.person == "" {
 		ch.actor = a.id // a service holding for supervision: its subject is the actor
 	}
-	if c.GetPayload().GetIndicator() != "" {
-		// Who set the indicator is read from the cache: let it catch up with this
-		// process's writes first (a 预算指标 signature given a moment ago counts).
+	if req.GetAction() == approvalv1.Action_ACTION_SIGN && c.GetPayload().GetIndicator() != "" {
+		// Who set the indicator (read by the sign rules) comes from the cache: let it
+		// catch up with this process's writes first (a 预算指标 signature given a moment
+		// ago counts). Other actions do not read it, so they do not wait.
 		if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
 			return nil, nil, storeErr(err)
 		}

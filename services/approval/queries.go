@@ -45,7 +45,7 @@ func (s *Service) GetCase(ctx context.Context, name string) (*approvalv1.Case, e
 func decodeCase(b []byte, name string, rev int64) (*approvalv1.Case, error) {
 	c := &approvalv1.Case{}
 	if err := store.Unmarshal(b, c); err != nil {
-		return nil, apierr.FromError(err)
+		return nil, err
 	}
 	c.Name, c.Etag = name, store.FormatEtag(rev)
 	return c, nil

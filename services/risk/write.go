@@ -172,7 +172,7 @@ func (s *Service) replay(ctx context.Context, kv *mvccpb.KeyValue, r request) (p
 		return nil, err
 	}
 	if err := store.Unmarshal(rkv.Value, m); err != nil {
-		return nil, apierr.FromError(err)
+		return nil, err
 	}
 	etag := store.FormatEtag(rkv.ModRevision)
 	switch x := m.(type) {

@@ -104,11 +104,12 @@ func GuardWhat(id string) string { return "request " + id }
 // Replay answers a recorded request: it checks that the request is the one recorded
 // (else ALREADY_EXISTS / REQUEST_ID_REUSED) and returns the record and the resource's
 // key-value as the recording transaction wrote it — or, once that revision is compacted,
-// as it is now. resourceKey maps the recorded resource name to its key.
+// as it is now. resourceKey maps the recorded resource name to its key. A record that does
+// not decode is returned as a plain error: the handler logs it and answers INTERNAL.
 func (l *Log) Replay(ctx context.Context, kv *mvccpb.KeyValue, method, digest string, resourceKey func(name string) (string, bool)) (Record, *mvccpb.KeyValue, error) {
 	var rec Record
 	if err := json.Unmarshal(kv.Value, &rec); err != nil {
-		return rec, nil, apierr.FromError(fmt.Errorf("request record %s: %w", kv.Key, err))
+		return rec, nil, fmt.Errorf("request record %s: %w", kv.Key, err)
 	}
 	if rec.Method != method || rec.Digest != digest {
 		return rec, nil, apierr.New(codes.AlreadyExists, ReasonReused,
@@ -116,7 +117,7 @@ func (l *Log) Replay(ctx context.Context, kv *mvccpb.KeyValue, method, digest st
 	}
 	key, ok := resourceKey(rec.Name)
 	if !ok {
-		return rec, nil, apierr.FromError(fmt.Errorf("request record %s names %q", kv.Key, rec.Name))
+		return rec, nil, fmt.Errorf("request record %s names %q", kv.Key, rec.Name)
 	}
 	rr, err := l.cli.Get(ctx, key, clientv3.WithRev(kv.ModRevision))
 	if errors.Is(err, rpctypes.ErrCompacted) {
