@@ -7,106 +7,19 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc"
 
 	"github.com/fenquan/fenquan/policies"
 	"github.com/fenquan/fenquan/services/approval"
-	"github.com/fenquan/fenquan/services/shared/config"
-	"github.com/fenquan/fenquan/services/shared/discovery"
-	"github.com/fenquan/fenquan/services/shared/obs"
-	"github.com/fenquan/fenquan/services/shared/pdp"
-	"github.com/fenquan/fenquan/services/shared/server"
+	"github.com/fenquan/fenquan/services/shared/svcmain"
 )
 
 func main() {
-	fs := flag.NewFlagSet("approval", flag.ExitOnError)
-	var c config.Common
-	c.Register(fs, 7102, 7202)
-	if err := c.Parse(fs, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, &c); err != nil {
-		fmt.Fprintln(os.Stderr, "approval:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, c *config.Common) error {
-	log, err := c.Logger()
-	if err != nil {
-		return err
-	}
-	callCtx, err := c.ServiceCallContext()
-	if err != nil {
-		return err
-	}
-	cli, err := c.EtcdClient()
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	verifier, err := c.Verifier()
-	if err != nil {
-		return err
-	}
-	reg := obs.NewRegistry()
-	p, err := pdp.Start(ctx, pdp.StartOptions{Service: "approval", Instance: instance(), Etcd: cli, Root: c.KeyRoot,
-		Default: policies.FS, Logger: log, Registry: reg})
-	if err != nil {
-		return err
-	}
-	// The registry, wherever its instances run. The connection to it carries TLS when
-	// this service is configured with a CA (a cluster with mTLS).
-	creds := insecure.NewCredentials()
-	if tf, err := c.TLS(); err != nil {
-		return err
-	} else if tf != nil && tf.CAFile != "" {
-		tc, err := tf.ClientConfig()
-		if err != nil {
-			return err
-		}
-		creds = credentials.NewTLS(tc)
-	}
-	conn, err := discovery.Dial(&discovery.Builder{Client: cli, Root: c.KeyRoot, Log: log}, "registry", creds)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if err := p.FollowFacts(ctx, conn, callCtx, log); err != nil {
-		return err
-	}
-	tls, err := c.TLS()
-	if err != nil {
-		return err
-	}
-	srv, err := server.New(server.Config{
-		Service: "approval", GRPCServices: approval.GRPCServices,
-		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls,
-		Logger: log, Verifier: verifier, Authorizer: pdp.Authorizer{PDP: p}, Etcd: cli, KeyRoot: c.KeyRoot, Registry: reg,
+	svcmain.Main(svcmain.Spec{
+		Name: "approval", GRPCPort: 7102, HTTPPort: 7202, GRPCServices: approval.GRPCServices, Policies: policies.FS,
+		Build: func(ctx context.Context, d svcmain.Deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
+			return approval.New(ctx, approval.Config{Etcd: d.Etcd, KeyRoot: d.KeyRoot, Logger: d.Log, PDP: d.PDP, Registry: d.Registry})
+		},
 	})
-	if err != nil {
-		return err
-	}
-	svc, err := approval.New(ctx, approval.Config{Etcd: cli, KeyRoot: c.KeyRoot, Logger: log, PDP: p, Registry: conn})
-	if err != nil {
-		return err
-	}
-	svc.Register(srv.GRPC)
-	return srv.Run(ctx)
-}
-
-// instance names this process in status reports.
-func instance() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }

@@ -1,0 +1,135 @@
+// Package svcmain is the main function of a Fenquan service that decides with the PDP and
+// follows the registry's org facts: flags and FENQUAN_* variables (config.Common), the
+// etcd client, the token verifier, the PDP following the published policy sets, the
+// registry found through discovery (over mTLS when a CA is configured), the org facts
+// followed with the service's own token, and the gRPC/HTTP server the service registers
+// on. Each service's cmd is one call of Main.
+package svcmain
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/fenquan/fenquan/services/shared/config"
+	"github.com/fenquan/fenquan/services/shared/discovery"
+	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/pdp"
+	"github.com/fenquan/fenquan/services/shared/server"
+)
+
+// Deps are what a service is built from.
+type Deps struct {
+	Etcd    *clientv3.Client
+	KeyRoot string
+	Log     *slog.Logger
+	PDP     *pdp.PDP
+	// Registry is a connection to the registry service (discovered through etcd).
+	Registry grpc.ClientConnInterface
+}
+
+// Spec describes the service.
+type Spec struct {
+	Name string
+	// Default ports of the gRPC and HTTP (metrics, health) listeners.
+	GRPCPort, HTTPPort int
+	GRPCServices       []string
+	// Policies is the embedded default policy set (policies.FS).
+	Policies fs.FS
+	Build    func(ctx context.Context, d Deps) (interface{ Register(grpc.ServiceRegistrar) }, error)
+}
+
+// Main parses the flags, runs the service until SIGINT or SIGTERM and exits.
+func Main(s Spec) {
+	flags := flag.NewFlagSet(s.Name, flag.ExitOnError)
+	var c config.Common
+	c.Register(flags, s.GRPCPort, s.HTTPPort)
+	if err := c.Parse(flags, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &c, s); err != nil {
+		fmt.Fprintln(os.Stderr, s.Name+":", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c *config.Common, s Spec) error {
+	log, err := c.Logger()
+	if err != nil {
+		return err
+	}
+	callCtx, err := c.ServiceCallContext()
+	if err != nil {
+		return err
+	}
+	cli, err := c.EtcdClient()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	verifier, err := c.Verifier()
+	if err != nil {
+		return err
+	}
+	tls, err := c.TLS()
+	if err != nil {
+		return err
+	}
+	reg := obs.NewRegistry()
+	p, err := pdp.Start(ctx, pdp.StartOptions{Service: s.Name, Instance: instance(), Etcd: cli, Root: c.KeyRoot,
+		Default: s.Policies, Logger: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+	// The registry, wherever its instances run; TLS when this service is configured with a
+	// CA (a cluster with mTLS).
+	creds := insecure.NewCredentials()
+	if tls != nil && tls.CAFile != "" {
+		tc, err := tls.ClientConfig()
+		if err != nil {
+			return err
+		}
+		creds = credentials.NewTLS(tc)
+	}
+	conn, err := discovery.Dial(&discovery.Builder{Client: cli, Root: c.KeyRoot, Log: log}, "registry", creds)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := p.FollowFacts(ctx, conn, callCtx, log); err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Service: s.Name, GRPCServices: s.GRPCServices,
+		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls,
+		Logger: log, Verifier: verifier, Authorizer: pdp.Authorizer{PDP: p}, Etcd: cli, KeyRoot: c.KeyRoot, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	svc, err := s.Build(ctx, Deps{Etcd: cli, KeyRoot: c.KeyRoot, Log: log, PDP: p, Registry: conn})
+	if err != nil {
+		return err
+	}
+	svc.Register(srv.GRPC)
+	return srv.Run(ctx)
+}
+
+// instance names this process in status reports.
+func instance() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
