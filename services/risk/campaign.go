@@ -24,14 +24,25 @@ import (
 // DefaultPublicityDays is the 公示 period when a campaign names none.
 const DefaultPublicityDays = 5
 
-// Carry-forward is one transaction (the new campaign and every carried risk point's new
-// version and current record, or nothing): it is bounded by the transaction limits the
-// store is configured with (store.MaxTxnOps = etcdx.MaxTxnOps = 10000 operations,
-// etcdx.MaxRequestBytes = 16 MiB). MaxCarry and maxCarryBytes keep well inside them.
+// A campaign's carry-forward and its entry into force are one transaction each (the
+// campaign and every risk point's new version and current record — and, into force, its
+// copy in the register in force — or nothing): they are bounded by the transaction limits
+// the store is configured with (store.MaxTxnOps = etcdx.MaxTxnOps = 10000 operations,
+// etcdx.MaxRequestBytes = 16 MiB). MaxCampaignRisks and maxCampaignBytes keep well inside
+// them: a campaign holds at most MaxCampaignRisks risk points (three writes each into
+// force), and its writes at most maxCampaignBytes. Larger registers are reviewed in unit
+// campaigns.
 const (
-	MaxCarry      = 4000
-	maxCarryBytes = 12 << 20
+	MaxCampaignRisks = 3000
+	maxCampaignBytes = 12 << 20
 )
+
+// tooLarge refuses a campaign that outgrew one transaction.
+func tooLarge(campaign string, what string) error {
+	return refused(codes.FailedPrecondition, ReasonCampaignTooLarge,
+		fmt.Sprintf("%s: %s exceeds what one campaign takes (%d risk points, %d MiB of writes): review the register in unit campaigns", campaign, what, MaxCampaignRisks, maxCampaignBytes>>20),
+		fmt.Sprintf("%s：%s超过单个评估批次的上限（%d 个风险点）：请按部门分批开展评估", campaign, what, MaxCampaignRisks))
+}
 
 func randomID() string {
 	b := make([]byte, 3)
@@ -106,7 +117,7 @@ func (s *Service) CreateCampaign(ctx context.Context, req *riskv1.CreateCampaign
 				if !cur.InForce || cur.Retired {
 					continue
 				}
-				if carried++; carried > MaxCarry {
+				if carried++; carried > MaxCampaignRisks {
 					break
 				}
 				next := proto.Clone(cur).(*riskv1.RiskPoint)
@@ -120,10 +131,8 @@ func (s *Service) CreateCampaign(ctx context.Context, req *riskv1.CreateCampaign
 					Put(s.keys.versionKey(org, rid, next.Version), b).
 					Put(it.Key, b)
 			}
-			if carried > MaxCarry || bytes > maxCarryBytes {
-				return nil, nil, "", nil, refused(codes.FailedPrecondition, ReasonCarryTooLarge,
-					fmt.Sprintf("%s has more in-force risk points than one carry-forward takes (%d, or %d MiB): open the campaign without carry_from and carry them by unit", cf, MaxCarry, maxCarryBytes>>20),
-					fmt.Sprintf("%s 在用风险点过多，超过单次结转上限（%d 个）：请按部门分批开展评估", cf, MaxCarry))
+			if carried > MaxCampaignRisks || bytes > maxCampaignBytes {
+				return nil, nil, "", nil, tooLarge(cf, "the carry-forward of its risk points in force")
 			}
 		}
 		t.Put(s.keys.campaignKey(org, id), storedCampaign(c))
@@ -316,10 +325,15 @@ func (s *Service) ReviewCampaign(ctx context.Context, req *riskv1.ReviewCampaign
 			return fail(err)
 		}
 		t := store.NewTxn().ExpectRevision(s.keys.campaignKey(org, id), rev, c.Name)
+		// The step is taken on the campaign's risk points as listed: none of the org's risk
+		// points may have been drafted or changed since (a point drafted in the instant
+		// between this read and the commit would otherwise miss the step).
 		risks := s.campaignRisks(org, c.Name)
+		since := header
 		for _, it := range risks {
-			t.ExpectVersion(it.Key, it.ModRev, it.Obj.(*riskv1.RiskPoint).Name)
+			since = max(since, it.ModRev)
 		}
+		t.ExpectNoChangeSince(s.keys.data.CollectionPrefix(org, "risks"), since, c.Name+" risk points")
 		stage := func(to riskv1.Stage, text string) {
 			c.History = append(c.History, &riskv1.StageChange{From: c.Stage, To: to, By: a.person, Text: text, Time: timestamppb.New(now), DecisionId: d.DecisionID})
 			c.Stage = to
@@ -328,6 +342,10 @@ func (s *Service) ReviewCampaign(ctx context.Context, req *riskv1.ReviewCampaign
 		case riskv1.ReviewAction_REVIEW_ACTION_ADVANCE:
 			stage(to, req.GetText())
 			if to == riskv1.Stage_STAGE_IN_FORCE {
+				// Each risk point's new version is in force, and replaces its entry in the
+				// register in force (the copy the register's lists and exports read while a
+				// later campaign revises the point).
+				bytes := 0
 				for _, it := range risks {
 					cur := it.Obj.(*riskv1.RiskPoint)
 					if cur.Retired {
@@ -337,8 +355,12 @@ func (s *Service) ReviewCampaign(ctx context.Context, req *riskv1.ReviewCampaign
 					next.InForce = true
 					s.newVersion(next, a.person, "in force: "+c.Name, now)
 					b := storedRisk(next)
+					bytes += 3 * len(b)
 					_, rid, _ := splitName(cur.Name, "risks")
-					t.Put(s.keys.versionKey(org, rid, next.Version), b).Put(it.Key, b)
+					t.Put(s.keys.versionKey(org, rid, next.Version), b).Put(it.Key, b).Put(s.keys.inForceKey(org, rid), b)
+				}
+				if len(risks) > MaxCampaignRisks || bytes > maxCampaignBytes {
+					return fail(tooLarge(c.Name, "putting its risk points in force"))
 				}
 			}
 		case riskv1.ReviewAction_REVIEW_ACTION_CONVENE:

@@ -2,6 +2,7 @@ package risk_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,6 +212,39 @@ func TestCarryForward(t *testing.T) {
 	list, err := e.risks.ListRisks(e.person("he"), &riskv1.ListRisksRequest{Parent: "orgs/cz", Campaign: n.Name})
 	if err != nil || list.TotalSize != 2 {
 		t.Fatalf("list of the new campaign: %v %s", list, describe(err))
+	}
+	// While the new campaign revises them, the register in force is still last year's:
+	// its list, stats and export read each point's version in force, not the draft.
+	if _, err := e.update("feng", a.Name, func(r *riskv1.RiskPoint) { r.Title = "修订中的标题" }); err != nil {
+		t.Fatalf("revising a carried risk point: %s", describe(err))
+	}
+	inForce, err := e.risks.ListRisks(e.person("he"), &riskv1.ListRisksRequest{Parent: "orgs/cz", InForce: true})
+	if err != nil || inForce.TotalSize != 2 {
+		t.Fatalf("register in force while revised: %v %s", inForce, describe(err))
+	}
+	for _, r := range inForce.Risks {
+		if !r.InForce || r.Campaign != c.Name || r.Version != 2 || r.Title == "修订中的标题" || r.Etag != "" {
+			t.Fatalf("register in force lists %s v%d of %s (in force %v, title %q, etag %q)", r.Name, r.Version, r.Campaign, r.InForce, r.Title, r.Etag)
+		}
+	}
+	st, err := e.risks.GetRiskStats(e.person("he"), &riskv1.GetRiskStatsRequest{Parent: "orgs/cz"})
+	if err != nil || st.Total != 2 {
+		t.Fatalf("stats of the register in force: %v %s", st, describe(err))
+	}
+	csv, err := e.risks.ExportRegister(e.person("he"), &riskv1.ExportRegisterRequest{Parent: "orgs/cz", Form: riskv1.Form_FORM_DEPARTMENT, Format: riskv1.ExportFormat_EXPORT_FORMAT_CSV})
+	if err != nil || !strings.Contains(string(csv.Data), a.Title) || strings.Contains(string(csv.Data), "修订中的标题") {
+		t.Fatalf("export of the register in force while revised: %s %s", csv.GetData(), describe(err))
+	}
+	// Once the new campaign is in force, its versions replace last year's.
+	n = e.inForce(n)
+	inForce, err = e.risks.ListRisks(e.person("he"), &riskv1.ListRisksRequest{Parent: "orgs/cz", InForce: true})
+	if err != nil || inForce.TotalSize != 2 {
+		t.Fatalf("register in force after the new campaign: %v %s", inForce, describe(err))
+	}
+	for _, r := range inForce.Risks {
+		if r.Campaign != n.Name || (r.Name == a.Name && r.Title != "修订中的标题") {
+			t.Fatalf("register in force after the new campaign lists %s of %s titled %q", r.Name, r.Campaign, r.Title)
+		}
 	}
 	// Carrying from a campaign that does not exist is a field violation.
 	_, err = e.openCampaign("zhao", "2028-cz", func(x *riskv1.Campaign) { x.Year, x.CarryFrom = 2028, "orgs/cz/campaigns/none" })

@@ -29,9 +29,11 @@ func (f filter) keep(r *riskv1.RiskPoint) bool {
 		(f.power == "" || slices.Contains(r.Powers, f.power)) &&
 		(f.scope == "" || r.Scope == f.scope) &&
 		(f.level == 0 || r.Level == f.level) &&
-		(f.grade == 0 || r.GetGrading().GetGrade() == f.grade) &&
-		(!f.needsReview || len(r.ReviewReasons) > 0 || r.RegradeSuggested)
+		(f.grade == 0 || r.GetGrading().GetGrade() == f.grade)
 }
+
+// marked reports whether a risk point is marked for review or suggested for re-grading.
+func marked(r *riskv1.RiskPoint) bool { return len(r.ReviewReasons) > 0 || r.RegradeSuggested }
 
 func (f filter) String() string {
 	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%v|%v", f.campaign, f.unit, f.kind, f.power, f.scope, f.level, f.grade, f.needsReview, f.inForce)
@@ -44,14 +46,39 @@ func (s *Service) each(org string, f filter, after string, fn func(it *informer.
 		if !ok || !f.keep(r) {
 			return true
 		}
+		if f.needsReview && !marked(s.marks(f, r)) {
+			return true
+		}
 		return fn(it, r)
 	}
-	prefix := s.keys.data.CollectionPrefix(org, "risks")
-	if f.campaign != "" {
-		s.cache.AscendIndex(idxCampaign, org+"|"+f.campaign, prefix, after, visit)
-		return
+	switch {
+	case f.inForce:
+		// The register in force: each risk point's version in force, even while a later
+		// campaign revises it (its current record is then a draft).
+		s.cache.Ascend(s.keys.data.CollectionPrefix(org, "inforce"), after, visit)
+	case f.campaign != "":
+		s.cache.AscendIndex(idxCampaign, org+"|"+f.campaign, s.keys.data.CollectionPrefix(org, "risks"), after, visit)
+	default:
+		s.cache.Ascend(s.keys.data.CollectionPrefix(org, "risks"), after, visit)
 	}
-	s.cache.Ascend(prefix, after, visit)
+}
+
+// marks is the record whose review marks count for r: in the register in force, the
+// current record (marks and warnings arrive after the version went into force).
+func (s *Service) marks(f filter, r *riskv1.RiskPoint) *riskv1.RiskPoint {
+	if f.inForce {
+		return s.current(r)
+	}
+	return r
+}
+
+// current is the current record of the risk point r names (r itself if none is cached).
+func (s *Service) current(r *riskv1.RiskPoint) *riskv1.RiskPoint {
+	org, id, _ := splitName(r.Name, "risks")
+	if it, ok := s.cache.Get(s.keys.riskKey(org, id)); ok {
+		return it.Obj.(*riskv1.RiskPoint)
+	}
+	return r
 }
 
 // ListRisks lists risk points from the cache, by id, with the filters of the request.
@@ -61,8 +88,11 @@ func (s *Service) ListRisks(ctx context.Context, req *riskv1.ListRisksRequest) (
 		return nil, err
 	}
 	f := filter{campaign: req.GetCampaign(), unit: req.GetUnit(), kind: req.GetKind(), power: req.GetPower(), scope: req.GetScope(),
-		level: req.GetLevel(), grade: req.GetGrade(), needsReview: req.GetNeedsReview()}
+		level: req.GetLevel(), grade: req.GetGrade(), needsReview: req.GetNeedsReview(), inForce: req.GetInForce()}
 	prefix := s.keys.data.CollectionPrefix(org, "risks")
+	if f.inForce {
+		prefix = s.keys.data.CollectionPrefix(org, "inforce")
+	}
 	query := "risks|" + org + "|" + f.String()
 	after, err := page.Decode(req.GetPageToken(), prefix, query)
 	if err != nil {
@@ -108,14 +138,15 @@ func (s *Service) GetRiskStats(ctx context.Context, req *riskv1.GetRiskStatsRequ
 	byGrade, byKind, byUnit, byLevel, byStatus := map[string]int32{}, map[string]int32{}, map[string]int32{}, map[string]int32{}, map[string]int32{}
 	cells := map[[2]int32]*riskv1.HeatCell{}
 	st := &riskv1.RiskStats{}
-	s.each(org, registerFilter(req.GetCampaign(), req.GetUnit()), "", func(_ *informer.Item, r *riskv1.RiskPoint) bool {
+	f := registerFilter(req.GetCampaign(), req.GetUnit())
+	s.each(org, f, "", func(_ *informer.Item, r *riskv1.RiskPoint) bool {
 		st.Total++
 		g := r.GetGrading().GetGrade()
 		byGrade[strings.TrimPrefix(g.String(), "GRADE_")]++
 		byKind[r.Kind]++
 		byUnit[r.Unit]++
 		byLevel[levelName(r.Level)]++
-		if len(r.ReviewReasons) > 0 || r.RegradeSuggested {
+		if marked(s.marks(f, r)) {
 			st.NeedsReview++
 		}
 		for _, m := range r.Measures {

@@ -263,6 +263,9 @@ func (s *Service) CreateRisk(ctx context.Context, req *riskv1.CreateRiskRequest)
 		if err := s.cache.WaitFor(ctx, header); err != nil {
 			return fail(storeErr(err))
 		}
+		if s.cache.CountIndex(idxCampaign, org+"|"+camp.Name) >= MaxCampaignRisks {
+			return fail(tooLarge(camp.Name, "one risk point more"))
+		}
 		now := s.cfg.Now()
 		day := today(now)
 		rp := proto.Clone(in).(*riskv1.RiskPoint)

@@ -90,7 +90,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		if !ok || r.Campaign == "" {
 			return nil
 		}
-		org, _, _ := splitName(r.Name, "risks")
+		org, coll, _, _ := k.data.Parse(key)
+		if coll != "risks" {
+			return nil // a copy in the register in force
+		}
 		return []string{org + "|" + r.Campaign}
 	})
 	if err := s.cache.Start(ctx); err != nil {
@@ -117,12 +120,16 @@ func (s *Service) decode(key string, value []byte, modRev int64) (any, error) {
 		return nil, nil
 	}
 	switch coll {
-	case "risks":
+	case "risks", "inforce":
 		r := &riskv1.RiskPoint{}
 		if err := store.Unmarshal(value, r); err != nil {
 			return nil, err
 		}
-		r.Name, r.Etag = riskName(org, ids[0]), store.FormatEtag(modRev)
+		r.Name = riskName(org, ids[0])
+		if coll == "risks" {
+			// The register's copy is not the record a client writes to: no etag.
+			r.Etag = store.FormatEtag(modRev)
+		}
 		return r, nil
 	case "campaigns":
 		c := &riskv1.Campaign{}

@@ -14,6 +14,7 @@ import (
 //
 //	<root>/risk/<org>/risks/<id>                     RiskPoint, the current version (without name, etag)
 //	<root>/risk/<org>/campaigns/<id>                 Campaign (without name, etag, risk_count)
+//	<root>/risk/<org>/inforce/<id>                   RiskPoint, the version in force (the register in force)
 //	<root>/risk/<org>/warnings/<sha256(id)[:16]>     warningRecord: a warning counted once
 //	<root>/risk-versions/<org>/<id>/<%06d version>   RiskPoint, every version, never rewritten
 //	<root>/risk-requests/<org>/<hash>                requests.Record, under a lease (25h)
@@ -34,6 +35,7 @@ func newKeys(root string) keys {
 
 func (k keys) riskKey(org, id string) string     { return k.data.Key(org, "risks", id) }
 func (k keys) campaignKey(org, id string) string { return k.data.Key(org, "campaigns", id) }
+func (k keys) inForceKey(org, id string) string  { return k.data.Key(org, "inforce", id) }
 func (k keys) warningKey(org, warningID string) string {
 	h := sha256.Sum256([]byte(warningID))
 	return k.data.Key(org, "warnings", hex.EncodeToString(h[:16]))

@@ -19,10 +19,10 @@ import (
 
 // Reasons of FAILED_PRECONDITION (and other) answers that front ends may branch on.
 const (
-	ReasonIllegalState  = "ILLEGAL_TRANSITION"
-	ReasonRequestReuse  = requests.ReasonReused
-	ReasonCarryTooLarge = "CARRY_FORWARD_TOO_LARGE"
-	ReasonNotAPerson    = "NOT_A_PERSON"
+	ReasonIllegalState     = "ILLEGAL_TRANSITION"
+	ReasonRequestReuse     = requests.ReasonReused
+	ReasonCampaignTooLarge = "CAMPAIGN_TOO_LARGE"
+	ReasonNotAPerson       = "NOT_A_PERSON"
 )
 
 // illegal is the FAILED_PRECONDITION of an action the state does not allow.

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/fenquan/fenquan/services/shared/etcdtest"
@@ -105,6 +106,37 @@ func TestCommitGuards(t *testing.T) {
 	_, err = s.Commit(ctx, store.NewTxn().ExpectRevision(a, rev2, "things/a").ExpectNone(refs, "things/a").Delete(a))
 	if !errors.Is(err, store.ErrReferenced) || err.Error() != "things/a: still referenced by others/x" {
 		t.Fatalf("delete while referenced: got %v", err)
+	}
+}
+
+// TestNoChangeSince: a guard on a prefix holds while nothing under it is written after
+// the revision, and fails (retryably, naming the key) once a key is added or changed.
+func TestNoChangeSince(t *testing.T) {
+	ctx := store.SystemWrite(context.Background(), "test")
+	s := newStore(t)
+	coll := s.Keys.CollectionPrefix("o", "items")
+	mark := s.Keys.Key("o", "marks", "m")
+	rev, err := s.Commit(ctx, store.NewTxn().Put(coll+"a", []byte("1")).Put(coll+"b", []byte("1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, store.NewTxn().ExpectNoChangeSince(coll, rev, "items").Put(mark, []byte("1"))); err != nil {
+		t.Fatalf("nothing changed since %d: %v", rev, err)
+	}
+	// A write elsewhere does not matter; a key added under the prefix does.
+	if _, err := s.Commit(ctx, store.NewTxn().Put(coll+"c", []byte("1"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Commit(ctx, store.NewTxn().ExpectNoChangeSince(coll, rev, "items").Put(mark, []byte("2")))
+	if _, ok := store.Retryable(err); !ok || !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a key added since %d: got %v, want a retryable conflict", rev, err)
+	}
+	var ge *store.GuardError
+	if !errors.As(err, &ge) || ge.Error() != "items: changed concurrently: c changed since revision "+strconv.FormatInt(rev, 10)+": retry" {
+		t.Fatalf("the failure does not name the key: %v", err)
+	}
+	if kv, err := s.Get(ctx, mark); err != nil || string(kv.Value) != "1" {
+		t.Fatalf("the guarded write happened: %v %v", kv, err)
 	}
 }
 

@@ -49,6 +49,7 @@ const (
 	guardExists                    // key exists
 	guardNone                      // no key under a prefix
 	guardVersion                   // mod revision equals (0: absent); any mismatch is a conflict
+	guardSince                     // no key under a prefix written after rev
 )
 
 // Guard is one condition of a transaction, with what to tell the caller if it fails.
@@ -105,6 +106,15 @@ func (t *Txn) ExpectExists(key, what, field string) *Txn {
 // ExpectNone requires no key under prefix (e.g. nothing refers to a resource).
 func (t *Txn) ExpectNone(prefix, what string) *Txn {
 	t.guards = append(t.guards, Guard{kind: guardNone, key: prefix, What: what})
+	return t
+}
+
+// ExpectNoChangeSince requires that no key under prefix was created or changed after
+// revision rev: what a service listed from a cache at rev is still the whole of it (a key
+// added in between fails the guard, which is a retryable conflict). A deleted key is not
+// seen: use it on collections whose keys are not deleted, or guard deletions otherwise.
+func (t *Txn) ExpectNoChangeSince(prefix string, rev int64, what string) *Txn {
+	t.guards = append(t.guards, Guard{kind: guardSince, key: prefix, rev: rev, What: what})
 	return t
 }
 
@@ -172,6 +182,9 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 		case guardExists:
 			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(g.key), ">", 0))
 			diag = append(diag, clientv3.OpGet(g.key, clientv3.WithKeysOnly()))
+		case guardSince:
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(g.key), "<", g.rev+1).WithPrefix())
+			diag = append(diag, clientv3.OpGet(g.key, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithMinModRev(g.rev+1), clientv3.WithLimit(1)))
 		case guardNone:
 			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(g.key), "=", 0).WithPrefix())
 			diag = append(diag, clientv3.OpGet(g.key, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(3)))
@@ -254,6 +267,10 @@ func diagnose(g Guard, rr *etcdserverpb.RangeResponse) error {
 		}
 		if cur != g.rev {
 			return fail(ErrConflict, fmt.Sprintf("%s: retry", ErrConflict))
+		}
+	case guardSince:
+		if len(kvs) > 0 {
+			return fail(ErrConflict, fmt.Sprintf("%s: %s changed since revision %d: retry", ErrConflict, strings.TrimPrefix(string(kvs[0].Key), g.key), g.rev))
 		}
 	case guardExists:
 		if len(kvs) == 0 {

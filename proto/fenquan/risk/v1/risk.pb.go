@@ -2178,7 +2178,10 @@ type ListRisksRequest struct {
 	// Only risk points marked for review or suggested for re-grading.
 	NeedsReview bool `protobuf:"varint,10,opt,name=needs_review,json=needsReview,proto3" json:"needs_review,omitempty"`
 	// The scope (a post or unit name).
-	Scope         string `protobuf:"bytes,11,opt,name=scope,proto3" json:"scope,omitempty"`
+	Scope string `protobuf:"bytes,11,opt,name=scope,proto3" json:"scope,omitempty"`
+	// Only the register in force: each risk point's version in force (even while a later
+	// campaign revises it); with campaign, those of the campaign that went into force in it.
+	InForce       bool `protobuf:"varint,12,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2288,6 +2291,13 @@ func (x *ListRisksRequest) GetScope() string {
 		return x.Scope
 	}
 	return ""
+}
+
+func (x *ListRisksRequest) GetInForce() bool {
+	if x != nil {
+		return x.InForce
+	}
+	return false
 }
 
 type ListRisksResponse struct {
@@ -3628,7 +3638,7 @@ const file_fenquan_risk_v1_risk_proto_rawDesc = "" +
 	"request_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\trequestId\"|\n" +
 	"\x0eGetRiskRequest\x12G\n" +
 	"\x04name\x18\x01 \x01(\tB3\xbaH0r.2,^orgs/[a-z0-9-]{1,63}/risks/[a-z0-9-]{1,63}$R\x04name\x12!\n" +
-	"\aversion\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\aversion\"\xe2\x03\n" +
+	"\aversion\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\aversion\"\xfd\x03\n" +
 	"\x10ListRisksRequest\x12H\n" +
 	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
@@ -3643,7 +3653,8 @@ const file_fenquan_risk_v1_risk_proto_rawDesc = "" +
 	"\x05power\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x05power\x12!\n" +
 	"\fneeds_review\x18\n" +
 	" \x01(\bR\vneedsReview\x12\x1e\n" +
-	"\x05scope\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x05scope\"\x8c\x01\n" +
+	"\x05scope\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x05scope\x12\x19\n" +
+	"\bin_force\x18\f \x01(\bR\ainForce\"\x8c\x01\n" +
 	"\x11ListRisksResponse\x120\n" +
 	"\x05risks\x18\x01 \x03(\v2\x1a.fenquan.risk.v1.RiskPointR\x05risks\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
