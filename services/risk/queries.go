@@ -21,15 +21,16 @@ type filter struct {
 }
 
 func (f filter) keep(r *riskv1.RiskPoint) bool {
+	// The integer tests first: they are the cheapest and the most selective.
 	return !r.Retired &&
-		(f.campaign == "" || r.Campaign == f.campaign) &&
+		(f.level == 0 || r.Level == f.level) &&
+		(f.grade == 0 || r.GetGrading().GetGrade() == f.grade) &&
 		(!f.inForce || r.InForce) &&
 		(f.unit == "" || r.Unit == f.unit) &&
 		(f.kind == "" || r.Kind == f.kind) &&
-		(f.power == "" || slices.Contains(r.Powers, f.power)) &&
+		(f.campaign == "" || r.Campaign == f.campaign) &&
 		(f.scope == "" || r.Scope == f.scope) &&
-		(f.level == 0 || r.Level == f.level) &&
-		(f.grade == 0 || r.GetGrading().GetGrade() == f.grade)
+		(f.power == "" || slices.Contains(r.Powers, f.power))
 }
 
 // marked reports whether a risk point is marked for review or suggested for re-grading.
@@ -39,27 +40,36 @@ func (f filter) String() string {
 	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%v|%v", f.campaign, f.unit, f.kind, f.power, f.scope, f.level, f.grade, f.needsReview, f.inForce)
 }
 
-// each visits the org's cached risk points f keeps, by key, after the key after.
+// each visits the org's cached risk points f keeps, by key, after the key after. The
+// points are collected under the cache's lock and visited after it is released: fn may
+// read the cache (a nested read lock would deadlock with a writer waiting in between), and
+// a long visit (an export) does not hold up the watch.
 func (s *Service) each(org string, f filter, after string, fn func(it *informer.Item, r *riskv1.RiskPoint) bool) {
-	visit := func(it *informer.Item) bool {
-		r, ok := it.Obj.(*riskv1.RiskPoint)
-		if !ok || !f.keep(r) {
-			return true
+	var kept []*informer.Item
+	collect := func(it *informer.Item) bool {
+		if r, ok := it.Obj.(*riskv1.RiskPoint); ok && f.keep(r) {
+			kept = append(kept, it)
 		}
-		if f.needsReview && !marked(s.marks(f, r)) {
-			return true
-		}
-		return fn(it, r)
+		return true
 	}
 	switch {
 	case f.inForce:
 		// The register in force: each risk point's version in force, even while a later
 		// campaign revises it (its current record is then a draft).
-		s.cache.Ascend(s.keys.data.CollectionPrefix(org, "inforce"), after, visit)
+		s.cache.Ascend(s.keys.data.CollectionPrefix(org, "inforce"), after, collect)
 	case f.campaign != "":
-		s.cache.AscendIndex(idxCampaign, org+"|"+f.campaign, s.keys.data.CollectionPrefix(org, "risks"), after, visit)
+		s.cache.AscendIndex(idxCampaign, org+"|"+f.campaign, s.keys.data.CollectionPrefix(org, "risks"), after, collect)
 	default:
-		s.cache.Ascend(s.keys.data.CollectionPrefix(org, "risks"), after, visit)
+		s.cache.Ascend(s.keys.data.CollectionPrefix(org, "risks"), after, collect)
+	}
+	for _, it := range kept {
+		r := it.Obj.(*riskv1.RiskPoint)
+		if f.needsReview && !marked(s.marks(f, r)) {
+			continue
+		}
+		if !fn(it, r) {
+			return
+		}
 	}
 }
 
@@ -100,25 +110,21 @@ func (s *Service) ListRisks(ctx context.Context, req *riskv1.ListRisksRequest) (
 	}
 	n := page.Size(req.GetPageSize())
 	resp := &riskv1.ListRisksResponse{}
+	last, more := "", false
 	s.each(org, f, "", func(it *informer.Item, r *riskv1.RiskPoint) bool {
 		resp.TotalSize++
-		if it.Key > after && len(resp.Risks) < n {
+		switch {
+		case it.Key <= after:
+		case len(resp.Risks) < n:
 			resp.Risks = append(resp.Risks, s.decorated(r))
-			if len(resp.Risks) == n {
-				resp.NextPageToken = page.Encode(prefix, it.Key, query)
-			}
+			last = it.Key
+		default:
+			more = true // a token only when something follows the page
 		}
 		return true
 	})
-	if len(resp.Risks) == n && resp.NextPageToken != "" {
-		// A token only when something follows the page.
-		last := resp.NextPageToken
-		more := false
-		lastKey, _ := page.Decode(last, prefix, query)
-		s.each(org, f, lastKey, func(*informer.Item, *riskv1.RiskPoint) bool { more = true; return false })
-		if !more {
-			resp.NextPageToken = ""
-		}
+	if more {
+		resp.NextPageToken = page.Encode(prefix, last, query)
 	}
 	return resp, nil
 }

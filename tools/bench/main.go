@@ -5,6 +5,7 @@
 //	go run ./tools/bench registry [-n 10000] [-c 64] [-d 10s]
 //	go run ./tools/bench pdp [-people 10000] [-posts 1000] [-n 100000]
 //	go run ./tools/bench approval [-c 64] [-d 10s] [-held 1000000]
+//	go run ./tools/bench risk [-n 10000] [-c 64] [-d 10s]
 package main
 
 import (
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval|risk [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -72,6 +73,8 @@ func main() {
 		err = pdpBench(ctx, *people, *posts, *n)
 	case "approval":
 		err = approvalBench(ctx, *c, *d, *held)
+	case "risk":
+		err = riskBench(ctx, *n, *c, *d)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

@@ -225,9 +225,15 @@ func Dial(b *Builder, service string, creds credentials.TransportCredentials, op
 		grpc.WithResolvers(b),
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResponseBytes)),
 	}, opts...)
 	return grpc.NewClient(Scheme+":///"+service, opts...)
 }
+
+// MaxResponseBytes bounds a response: the services send (and their clients dialled here
+// take) up to 64 MiB, for exports such as a register of 10,000 risk points as CSV
+// (11 MiB). Requests stay bounded by server.MaxMessageBytes.
+const MaxResponseBytes = 64 << 20
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)

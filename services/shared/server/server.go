@@ -46,8 +46,8 @@ import (
 	"github.com/fenquan/fenquan/services/shared/validate"
 )
 
-// MaxMessageBytes bounds every request and response (4 MiB, gRPC's default, made explicit
-// so the gateway and the services agree).
+// MaxMessageBytes bounds every request (4 MiB, gRPC's default, made explicit so the
+// gateway and the services agree). Responses are bounded by discovery.MaxResponseBytes.
 const MaxMessageBytes = 4 << 20
 
 // bufferPool has power-of-two tiers up to the largest message. gRPC's default jumps from
@@ -141,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 		grpc.InitialWindowSize(1 << 20),
 		grpc.InitialConnWindowSize(8 << 20),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
-		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(discovery.MaxResponseBytes),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),

@@ -445,6 +445,19 @@ func (s *Stack) riskHistory(ctx context.Context, wg *sync.WaitGroup) (demo.Histo
 	return demo.History{Conn: conn, SetDay: clock.SetDay}, nil
 }
 
+// RiskAt starts a risk service with a clock the caller sets (as the demo's history, for
+// tools that play campaigns over past days); stop ends it.
+func (s *Stack) RiskAt(ctx context.Context) (h demo.History, stop func(), err error) {
+	hctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	stop = func() { cancel(); wg.Wait() }
+	if h, err = s.riskHistory(hctx, &wg); err != nil {
+		stop()
+		return demo.History{}, nil, err
+	}
+	return h, stop, nil
+}
+
 // Stop ends the stack and waits for it.
 func (s *Stack) Stop() error {
 	s.cancel()
