@@ -160,8 +160,8 @@ func (s *Service) writeChange(t *store.Txn, org, id string, ch *change) error {
 	}
 	t.Put(s.keys.caseKey(org, id), b)
 	if n := len(ch.events); n > 0 {
-		// The last event carries the case as it is after the change (BASIC view).
-		ch.events[n-1].CaseAfter = summarize(ch.c, ch.c.Name, 0).basic()
+		// The last event carries the case as it is after the change (eventView).
+		ch.events[n-1].CaseAfter = eventView(ch.c)
 	}
 	for _, e := range ch.events {
 		t.Put(s.keys.eventKey(org, id, e.Seq), store.Marshal(e))
@@ -861,4 +861,33 @@ func (p *planner) claimedByOther() error {
 			fmt.Sprintf("步骤 %s 已由 %s 受理（首问负责制），仅其本人或受托人可办理", p.as.Step, p.as.ClaimedBy))
 	}
 	return nil
+}
+
+// eventView is the case as an event carries it: the BASIC view with what supervision
+// evaluates — the payload without attachments, purpose or penalty, the signatures not
+// voided (without comments), and the closed meetings (without votes and minutes).
+func eventView(c *approvalv1.Case) *approvalv1.Case {
+	v := summarize(c, c.Name, 0).basic()
+	p := c.GetPayload()
+	v.Payload = &approvalv1.Payload{
+		Version: p.GetVersion(), Amount: p.GetAmount(), Fund: p.GetFund(), Indicator: p.GetIndicator(),
+		Payee: p.GetPayee(), Method: p.GetMethod(), Item: p.GetItem(),
+	}
+	for _, sg := range c.Signatures {
+		if sg.Voided {
+			continue
+		}
+		v.Signatures = append(v.Signatures, &approvalv1.Signature{
+			Step: sg.Step, Person: sg.Person, OnBehalfOf: sg.OnBehalfOf, PayloadVersion: sg.PayloadVersion,
+			RankLevel: sg.RankLevel, Time: sg.Time, Duty: sg.Duty, Meeting: sg.Meeting,
+		})
+	}
+	for _, m := range c.Meetings {
+		if m.Closed {
+			v.Meetings = append(v.Meetings, &approvalv1.Meeting{
+				Id: m.Id, Step: m.Step, ProposalVersion: m.ProposalVersion, Closed: true, Passed: m.Passed, Voided: m.Voided, CloseTime: m.CloseTime,
+			})
+		}
+	}
+	return v
 }

@@ -198,6 +198,34 @@ func TestWatchEventsResume(t *testing.T) {
 	if got := collect(from, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("resumed from the watch:\n got %v\nwant %v", got, want)
 	}
+	// A window of the past (to_revision) sends the events in it and ends.
+	to := events[5].Revision
+	var window []string
+	for _, ev := range events {
+		if ev.Revision > from && ev.Revision <= to {
+			window = append(window, ev.Name)
+		}
+	}
+	wctx, wcancel := context.WithTimeout(svc, 10*time.Second)
+	defer wcancel()
+	ws, err := e.evs.WatchEvents(wctx, &approvalv1.WatchEventsRequest{Parent: "orgs/cz", FromRevision: from, ToRevision: to})
+	if err != nil {
+		t.Fatal(describe(err))
+	}
+	var gotWindow []string
+	for {
+		ev, err := ws.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("window after %v: %s", gotWindow, describe(err))
+		}
+		gotWindow = append(gotWindow, ev.Name)
+	}
+	if fmt.Sprint(gotWindow) != fmt.Sprint(window) {
+		t.Fatalf("window (%d, %d]:\n got %v\nwant %v", from, to, gotWindow, window)
+	}
 	// New events follow in the same stream.
 	ctx, cancel := context.WithTimeout(svc, 10*time.Second)
 	defer cancel()

@@ -71,6 +71,9 @@ func (h *handler) CheckAction(ctx context.Context, req *approvalv1.CheckActionRe
 }
 
 func (h *handler) WatchEvents(req *approvalv1.WatchEventsRequest, stream approvalv1.EventService_WatchEventsServer) error {
+	if to := req.GetToRevision(); to > 0 {
+		return h.status(stream.Context(), h.s.EventsBetween(stream.Context(), req.GetParent(), req.GetFromRevision(), to, stream.Send))
+	}
 	err := h.s.WatchEvents(stream.Context(), req.GetParent(), req.GetFromRevision(), stream.Send)
 	return h.status(stream.Context(), err)
 }

@@ -3,12 +3,14 @@ package approval
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
@@ -42,7 +44,7 @@ func (s *Service) WatchEvents(ctx context.Context, parent string, from int64, se
 		}
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			// The history after from is gone: read the event keys written since.
-			if next, err = s.catchUp(ctx, prefix, from, send); err != nil {
+			if next, err = s.catchUp(ctx, prefix, from, 0, send); err != nil {
 				return err
 			}
 			from = next
@@ -82,13 +84,33 @@ func (s *Service) follow(wch clientv3.WatchChan, from int64, send func(*approval
 	return from, nil
 }
 
-// catchUp sends the events written after from by reading the event keys (at one
-// revision, a page at a time), in revision order; it returns that revision.
-func (s *Service) catchUp(ctx context.Context, prefix string, from int64, send func(*approvalv1.CaseEvent) error) (int64, error) {
+// EventsBetween sends the events of parent ("orgs/{org}" or "orgs/-") written after
+// revision from up to revision to, in revision order, and returns: a window of the past.
+// The events are read as the store held them at revision to (ErrCompacted, answered
+// FAILED_PRECONDITION, when that is no longer kept).
+func (s *Service) EventsBetween(ctx context.Context, parent string, from, to int64, send func(*approvalv1.CaseEvent) error) error {
+	org := strings.TrimPrefix(parent, "orgs/")
+	prefix := s.keys.events.Prefix()
+	if org != "-" {
+		prefix = s.keys.events.OrgPrefix(org)
+	}
+	if to <= from {
+		return nil
+	}
+	_, err := s.catchUp(ctx, prefix, from, to, send)
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		return apierr.Refused(codes.FailedPrecondition, "REVISION_COMPACTED",
+			fmt.Sprintf("revision %d is compacted: choose a later to_revision", to), fmt.Sprintf("版本 %d 已被压缩，请选择更新的截止版本", to), nil)
+	}
+	return err
+}
+
+// catchUp sends the events written after from by reading the event keys (at revision at,
+// 0 for the newest, a page at a time), in revision order; it returns that revision.
+func (s *Service) catchUp(ctx context.Context, prefix string, from, at int64, send func(*approvalv1.CaseEvent) error) (int64, error) {
 	const pageSize = 2000
 	var kvs []*mvccpb.KeyValue
 	key, end := prefix, clientv3.GetPrefixRangeEnd(prefix)
-	var at int64
 	for {
 		// No WithMinModRev: etcd would then read the whole range for every page. The keys
 		// are paged in key order and filtered here.
@@ -97,6 +119,9 @@ func (s *Service) catchUp(ctx context.Context, prefix string, from int64, send f
 			opts = append(opts, clientv3.WithRev(at))
 		}
 		rr, err := s.cli.Get(ctx, key, opts...)
+		if errors.Is(err, rpctypes.ErrCompacted) {
+			return from, rpctypes.ErrCompacted
+		}
 		if err != nil {
 			return from, storeErr(err)
 		}

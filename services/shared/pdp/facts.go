@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -679,4 +680,28 @@ func normalizedFunds(p *registryv1.Post) *registryv1.Post {
 		p.ManagedFunds[i] = strings.ToUpper(strings.TrimSpace(f))
 	}
 	return p
+}
+
+// Conflicts lists the counterparties (codes, and names) person declared under 回避 that
+// are valid on day.
+func (f *Facts) Conflicts(org, person, day string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orgs[org]
+	if o == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range o.cByPerson[person] {
+		if (c.ValidFrom != "" && c.ValidFrom > day) || (c.ValidUntil != "" && c.ValidUntil < day) {
+			continue
+		}
+		for _, v := range []string{c.CounterpartyCode, c.CounterpartyName} {
+			if v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

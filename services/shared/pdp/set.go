@@ -89,6 +89,8 @@ type engine struct {
 	// rules answers schema-valid inputs faster (RulesQuery); nil if the set lacks it.
 	rules  *rego.PreparedEvalQuery
 	schema *schema
+	// findings evaluates the supervision rules (FindingsQuery); nil if the set has none.
+	findings *rego.PreparedEvalQuery
 }
 
 // SetError says why a set was refused: it did not parse, compile or pass its tests.
@@ -188,7 +190,14 @@ func build(ctx context.Context, s *Set, facts ast.Value) (*engine, error) {
 	if e.query, err = prepare(Query); err != nil {
 		return nil, &SetError{Revision: s.Revision, Stage: "compile", Problems: []string{err.Error()}}
 	}
-	if e.schema = compileSchema(data); e.schema != nil && len(e.compiler.GetRules(ast.MustParseRef(RulesQuery))) > 0 {
+	if len(e.compiler.GetRules(ast.MustParseRef(FindingsQuery))) > 0 {
+		q, err := prepare(FindingsQuery)
+		if err != nil {
+			return nil, &SetError{Revision: s.Revision, Stage: "compile", Problems: []string{err.Error()}}
+		}
+		e.findings = &q
+	}
+		if e.schema = compileSchema(data); e.schema != nil && len(e.compiler.GetRules(ast.MustParseRef(RulesQuery))) > 0 {
 		q, err := prepare(RulesQuery)
 		if err != nil {
 			return nil, &SetError{Revision: s.Revision, Stage: "compile", Problems: []string{err.Error()}}

@@ -26,6 +26,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PaymentMethod is how a payment is made.
+type PaymentMethod int32
+
+const (
+	PaymentMethod_PAYMENT_METHOD_UNSPECIFIED PaymentMethod = 0
+	// 转账.
+	PaymentMethod_PAYMENT_METHOD_TRANSFER PaymentMethod = 1
+	// 提现 (现金).
+	PaymentMethod_PAYMENT_METHOD_CASH PaymentMethod = 2
+	// 公务卡.
+	PaymentMethod_PAYMENT_METHOD_CARD PaymentMethod = 3
+)
+
+// Enum value maps for PaymentMethod.
+var (
+	PaymentMethod_name = map[int32]string{
+		0: "PAYMENT_METHOD_UNSPECIFIED",
+		1: "PAYMENT_METHOD_TRANSFER",
+		2: "PAYMENT_METHOD_CASH",
+		3: "PAYMENT_METHOD_CARD",
+	}
+	PaymentMethod_value = map[string]int32{
+		"PAYMENT_METHOD_UNSPECIFIED": 0,
+		"PAYMENT_METHOD_TRANSFER":    1,
+		"PAYMENT_METHOD_CASH":        2,
+		"PAYMENT_METHOD_CARD":        3,
+	}
+)
+
+func (x PaymentMethod) Enum() *PaymentMethod {
+	p := new(PaymentMethod)
+	*p = x
+	return p
+}
+
+func (x PaymentMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PaymentMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_fenquan_approval_v1_approval_proto_enumTypes[0].Descriptor()
+}
+
+func (PaymentMethod) Type() protoreflect.EnumType {
+	return &file_fenquan_approval_v1_approval_proto_enumTypes[0]
+}
+
+func (x PaymentMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PaymentMethod.Descriptor instead.
+func (PaymentMethod) EnumDescriptor() ([]byte, []int) {
+	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{0}
+}
+
 type Vote int32
 
 const (
@@ -62,11 +118,11 @@ func (x Vote) String() string {
 }
 
 func (Vote) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_approval_v1_approval_proto_enumTypes[0].Descriptor()
+	return file_fenquan_approval_v1_approval_proto_enumTypes[1].Descriptor()
 }
 
 func (Vote) Type() protoreflect.EnumType {
-	return &file_fenquan_approval_v1_approval_proto_enumTypes[0]
+	return &file_fenquan_approval_v1_approval_proto_enumTypes[1]
 }
 
 func (x Vote) Number() protoreflect.EnumNumber {
@@ -75,7 +131,7 @@ func (x Vote) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Vote.Descriptor instead.
 func (Vote) EnumDescriptor() ([]byte, []int) {
-	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{0}
+	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{1}
 }
 
 // CaseView chooses how much of a case a list returns.
@@ -116,11 +172,11 @@ func (x CaseView) String() string {
 }
 
 func (CaseView) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_approval_v1_approval_proto_enumTypes[1].Descriptor()
+	return file_fenquan_approval_v1_approval_proto_enumTypes[2].Descriptor()
 }
 
 func (CaseView) Type() protoreflect.EnumType {
-	return &file_fenquan_approval_v1_approval_proto_enumTypes[1]
+	return &file_fenquan_approval_v1_approval_proto_enumTypes[2]
 }
 
 func (x CaseView) Number() protoreflect.EnumNumber {
@@ -129,7 +185,7 @@ func (x CaseView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CaseView.Descriptor instead.
 func (CaseView) EnumDescriptor() ([]byte, []int) {
-	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{1}
+	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{2}
 }
 
 // Action is what ActRequest does.
@@ -219,11 +275,11 @@ func (x Action) String() string {
 }
 
 func (Action) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_approval_v1_approval_proto_enumTypes[2].Descriptor()
+	return file_fenquan_approval_v1_approval_proto_enumTypes[3].Descriptor()
 }
 
 func (Action) Type() protoreflect.EnumType {
-	return &file_fenquan_approval_v1_approval_proto_enumTypes[2]
+	return &file_fenquan_approval_v1_approval_proto_enumTypes[3]
 }
 
 func (x Action) Number() protoreflect.EnumNumber {
@@ -232,7 +288,7 @@ func (x Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Action.Descriptor instead.
 func (Action) EnumDescriptor() ([]byte, []int) {
-	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{2}
+	return file_fenquan_approval_v1_approval_proto_rawDescGZIP(), []int{3}
 }
 
 type Case_State int32
@@ -278,11 +334,11 @@ func (x Case_State) String() string {
 }
 
 func (Case_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_fenquan_approval_v1_approval_proto_enumTypes[3].Descriptor()
+	return file_fenquan_approval_v1_approval_proto_enumTypes[4].Descriptor()
 }
 
 func (Case_State) Type() protoreflect.EnumType {
-	return &file_fenquan_approval_v1_approval_proto_enumTypes[3]
+	return &file_fenquan_approval_v1_approval_proto_enumTypes[4]
 }
 
 func (x Case_State) Number() protoreflect.EnumNumber {
@@ -501,9 +557,13 @@ type Payload struct {
 	Indicator string `protobuf:"bytes,4,opt,name=indicator,proto3" json:"indicator,omitempty"`
 	Payee     *Payee `protobuf:"bytes,5,opt,name=payee,proto3" json:"payee,omitempty"`
 	// 用途.
-	Purpose       string        `protobuf:"bytes,6,opt,name=purpose,proto3" json:"purpose,omitempty"`
-	Attachments   []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
-	Penalty       *Penalty      `protobuf:"bytes,8,opt,name=penalty,proto3" json:"penalty,omitempty"`
+	Purpose     string        `protobuf:"bytes,6,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	Attachments []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Penalty     *Penalty      `protobuf:"bytes,8,opt,name=penalty,proto3" json:"penalty,omitempty"`
+	// 支付方式: how the payment is made (国库动态监控 watches cash and 公务卡 payments).
+	Method PaymentMethod `protobuf:"varint,10,opt,name=method,proto3,enum=fenquan.approval.v1.PaymentMethod" json:"method,omitempty"`
+	// 支出事项: the expense item code (e.g. 劳务费, or an item of the 公务卡强制结算目录).
+	Item          string `protobuf:"bytes,11,opt,name=item,proto3" json:"item,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -592,6 +652,20 @@ func (x *Payload) GetPenalty() *Penalty {
 		return x.Penalty
 	}
 	return nil
+}
+
+func (x *Payload) GetMethod() PaymentMethod {
+	if x != nil {
+		return x.Method
+	}
+	return PaymentMethod_PAYMENT_METHOD_UNSPECIFIED
+}
+
+func (x *Payload) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
 }
 
 // Emergency is the 绿色通道: compressed limits and (if the flow says so) a shorter chain,
@@ -2650,7 +2724,9 @@ type CaseEvent struct {
 	PolicyRevision string                 `protobuf:"bytes,11,opt,name=policy_revision,json=policyRevision,proto3" json:"policy_revision,omitempty"`
 	Time           *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=time,proto3" json:"time,omitempty"`
 	Text           string                 `protobuf:"bytes,13,opt,name=text,proto3" json:"text,omitempty"`
-	// The case right after the event (BASIC view: state, active steps, amount, payee …).
+	// The case right after the event: the BASIC view (state, active steps, amount) with
+	// what supervision evaluates — the payload without attachments, purpose or penalty, the
+	// signatures not voided (without comments), and the closed meetings (without votes).
 	CaseAfter     *Case `protobuf:"bytes,14,opt,name=case_after,json=caseAfter,proto3" json:"case_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2789,7 +2865,10 @@ type WatchEventsRequest struct {
 	// "orgs/{org}", or "orgs/-" for every org.
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// Send the events written after this revision (0: from the oldest held).
-	FromRevision  int64 `protobuf:"varint,2,opt,name=from_revision,json=fromRevision,proto3" json:"from_revision,omitempty"`
+	FromRevision int64 `protobuf:"varint,2,opt,name=from_revision,json=fromRevision,proto3" json:"from_revision,omitempty"`
+	// If set, the stream sends the events written up to this revision and ends (a window of
+	// the past, e.g. for a backtest); FAILED_PRECONDITION if it was compacted away.
+	ToRevision    int64 `protobuf:"varint,3,opt,name=to_revision,json=toRevision,proto3" json:"to_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2834,6 +2913,13 @@ func (x *WatchEventsRequest) GetParent() string {
 func (x *WatchEventsRequest) GetFromRevision() int64 {
 	if x != nil {
 		return x.FromRevision
+	}
+	return 0
+}
+
+func (x *WatchEventsRequest) GetToRevision() int64 {
+	if x != nil {
+		return x.ToRevision
 	}
 	return 0
 }
@@ -3026,7 +3112,7 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\aPenalty\x12\x1b\n" +
 	"\x04item\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18?R\x04item\x127\n" +
 	"\x12circumstance_codes\x18\x02 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\x11circumstanceCodes\x12(\n" +
-	"\x06amount\x18\x03 \x01(\x01B\x10\xbaH\r\x12\v@\x01)\x00\x00\x00\x00\x00\x00\x00\x00R\x06amount\"\x8c\x03\n" +
+	"\x06amount\x18\x03 \x01(\x01B\x10\xbaH\r\x12\v@\x01)\x00\x00\x00\x00\x00\x00\x00\x00R\x06amount\"\xef\x03\n" +
 	"\aPayload\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x05R\aversion\x121\n" +
 	"\x06amount\x18\x02 \x01(\x01B\x19\xbaH\x16\x12\x14@\x01\x19\x00\x004&\xf5k\fC)\x00\x00\x00\x00\x00\x00\x00\x00R\x06amount\x12\x1b\n" +
@@ -3035,7 +3121,10 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\x05payee\x18\x05 \x01(\v2\x1a.fenquan.approval.v1.PayeeR\x05payee\x12\"\n" +
 	"\apurpose\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\apurpose\x12L\n" +
 	"\vattachments\x18\a \x03(\v2\x1f.fenquan.approval.v1.AttachmentB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\vattachments\x126\n" +
-	"\apenalty\x18\b \x01(\v2\x1c.fenquan.approval.v1.PenaltyR\apenaltyJ\x04\b\t\x10\n" +
+	"\apenalty\x18\b \x01(\v2\x1c.fenquan.approval.v1.PenaltyR\apenalty\x12D\n" +
+	"\x06method\x18\n" +
+	" \x01(\x0e2\".fenquan.approval.v1.PaymentMethodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06method\x12\x1b\n" +
+	"\x04item\x18\v \x01(\tB\a\xbaH\x04r\x02\x18?R\x04itemJ\x04\b\t\x10\n" +
 	"R\x0esets_indicator\"\xb1\x01\n" +
 	"\tEmergency\x12\x16\n" +
 	"\x06active\x18\x01 \x01(\bR\x06active\x12.\n" +
@@ -3275,10 +3364,12 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\x04time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
 	"\x04text\x18\r \x01(\tR\x04text\x128\n" +
 	"\n" +
-	"case_after\x18\x0e \x01(\v2\x19.fenquan.approval.v1.CaseR\tcaseAfter\"\x90\x01\n" +
+	"case_after\x18\x0e \x01(\v2\x19.fenquan.approval.v1.CaseR\tcaseAfter\"\xba\x01\n" +
 	"\x12WatchEventsRequest\x12L\n" +
 	"\x06parent\x18\x01 \x01(\tB4\xbaH1r/2-^orgs/([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|-)$R\x06parent\x12,\n" +
-	"\rfrom_revision\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\ffromRevision\"\xf2\x01\n" +
+	"\rfrom_revision\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\ffromRevision\x12(\n" +
+	"\vto_revision\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"toRevision\"\xf2\x01\n" +
 	"\bCalendar\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12G\n" +
 	"\bholidays\x18\x02 \x03(\tB+\xbaH(\x92\x01%\x10\xc8\x01\" r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\bholidays\x12S\n" +
@@ -3288,7 +3379,12 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\x12GetCalendarRequest\x12/\n" +
 	"\x04name\x18\x01 \x01(\tB\x1b\xbaH\x18r\x162\x14^calendars/[0-9]{4}$R\x04name\"Z\n" +
 	"\x15UpdateCalendarRequest\x12A\n" +
-	"\bcalendar\x18\x01 \x01(\v2\x1d.fenquan.approval.v1.CalendarB\x06\xbaH\x03\xc8\x01\x01R\bcalendar*I\n" +
+	"\bcalendar\x18\x01 \x01(\v2\x1d.fenquan.approval.v1.CalendarB\x06\xbaH\x03\xc8\x01\x01R\bcalendar*~\n" +
+	"\rPaymentMethod\x12\x1e\n" +
+	"\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17PAYMENT_METHOD_TRANSFER\x10\x01\x12\x17\n" +
+	"\x13PAYMENT_METHOD_CASH\x10\x02\x12\x17\n" +
+	"\x13PAYMENT_METHOD_CARD\x10\x03*I\n" +
 	"\x04Vote\x12\x14\n" +
 	"\x10VOTE_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bVOTE_YES\x10\x01\x12\v\n" +
@@ -3355,120 +3451,122 @@ func file_fenquan_approval_v1_approval_proto_rawDescGZIP() []byte {
 	return file_fenquan_approval_v1_approval_proto_rawDescData
 }
 
-var file_fenquan_approval_v1_approval_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_fenquan_approval_v1_approval_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_fenquan_approval_v1_approval_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_fenquan_approval_v1_approval_proto_goTypes = []any{
-	(Vote)(0),                        // 0: fenquan.approval.v1.Vote
-	(CaseView)(0),                    // 1: fenquan.approval.v1.CaseView
-	(Action)(0),                      // 2: fenquan.approval.v1.Action
-	(Case_State)(0),                  // 3: fenquan.approval.v1.Case.State
-	(*Payee)(nil),                    // 4: fenquan.approval.v1.Payee
-	(*Attachment)(nil),               // 5: fenquan.approval.v1.Attachment
-	(*Penalty)(nil),                  // 6: fenquan.approval.v1.Penalty
-	(*Payload)(nil),                  // 7: fenquan.approval.v1.Payload
-	(*Emergency)(nil),                // 8: fenquan.approval.v1.Emergency
-	(*ActiveStep)(nil),               // 9: fenquan.approval.v1.ActiveStep
-	(*Signature)(nil),                // 10: fenquan.approval.v1.Signature
-	(*Hold)(nil),                     // 11: fenquan.approval.v1.Hold
-	(*Meeting)(nil),                  // 12: fenquan.approval.v1.Meeting
-	(*Comment)(nil),                  // 13: fenquan.approval.v1.Comment
-	(*Case)(nil),                     // 14: fenquan.approval.v1.Case
-	(*CreateCaseRequest)(nil),        // 15: fenquan.approval.v1.CreateCaseRequest
-	(*GetCaseRequest)(nil),           // 16: fenquan.approval.v1.GetCaseRequest
-	(*ListCasesRequest)(nil),         // 17: fenquan.approval.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),        // 18: fenquan.approval.v1.ListCasesResponse
-	(*ListInboxRequest)(nil),         // 19: fenquan.approval.v1.ListInboxRequest
-	(*InboxItem)(nil),                // 20: fenquan.approval.v1.InboxItem
-	(*ListInboxResponse)(nil),        // 21: fenquan.approval.v1.ListInboxResponse
-	(*ListOverdueStepsRequest)(nil),  // 22: fenquan.approval.v1.ListOverdueStepsRequest
-	(*OverdueStep)(nil),              // 23: fenquan.approval.v1.OverdueStep
-	(*ListOverdueStepsResponse)(nil), // 24: fenquan.approval.v1.ListOverdueStepsResponse
-	(*ListCaseEventsRequest)(nil),    // 25: fenquan.approval.v1.ListCaseEventsRequest
-	(*ListCaseEventsResponse)(nil),   // 26: fenquan.approval.v1.ListCaseEventsResponse
-	(*ActRequest)(nil),               // 27: fenquan.approval.v1.ActRequest
-	(*CheckActionRequest)(nil),       // 28: fenquan.approval.v1.CheckActionRequest
-	(*CheckActionResponse)(nil),      // 29: fenquan.approval.v1.CheckActionResponse
-	(*CaseEvent)(nil),                // 30: fenquan.approval.v1.CaseEvent
-	(*WatchEventsRequest)(nil),       // 31: fenquan.approval.v1.WatchEventsRequest
-	(*Calendar)(nil),                 // 32: fenquan.approval.v1.Calendar
-	(*GetCalendarRequest)(nil),       // 33: fenquan.approval.v1.GetCalendarRequest
-	(*UpdateCalendarRequest)(nil),    // 34: fenquan.approval.v1.UpdateCalendarRequest
-	nil,                              // 35: fenquan.approval.v1.Meeting.VotesEntry
-	(*timestamppb.Timestamp)(nil),    // 36: google.protobuf.Timestamp
-	(*v1.PolicyViolation)(nil),       // 37: fenquan.api.v1.PolicyViolation
+	(PaymentMethod)(0),               // 0: fenquan.approval.v1.PaymentMethod
+	(Vote)(0),                        // 1: fenquan.approval.v1.Vote
+	(CaseView)(0),                    // 2: fenquan.approval.v1.CaseView
+	(Action)(0),                      // 3: fenquan.approval.v1.Action
+	(Case_State)(0),                  // 4: fenquan.approval.v1.Case.State
+	(*Payee)(nil),                    // 5: fenquan.approval.v1.Payee
+	(*Attachment)(nil),               // 6: fenquan.approval.v1.Attachment
+	(*Penalty)(nil),                  // 7: fenquan.approval.v1.Penalty
+	(*Payload)(nil),                  // 8: fenquan.approval.v1.Payload
+	(*Emergency)(nil),                // 9: fenquan.approval.v1.Emergency
+	(*ActiveStep)(nil),               // 10: fenquan.approval.v1.ActiveStep
+	(*Signature)(nil),                // 11: fenquan.approval.v1.Signature
+	(*Hold)(nil),                     // 12: fenquan.approval.v1.Hold
+	(*Meeting)(nil),                  // 13: fenquan.approval.v1.Meeting
+	(*Comment)(nil),                  // 14: fenquan.approval.v1.Comment
+	(*Case)(nil),                     // 15: fenquan.approval.v1.Case
+	(*CreateCaseRequest)(nil),        // 16: fenquan.approval.v1.CreateCaseRequest
+	(*GetCaseRequest)(nil),           // 17: fenquan.approval.v1.GetCaseRequest
+	(*ListCasesRequest)(nil),         // 18: fenquan.approval.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),        // 19: fenquan.approval.v1.ListCasesResponse
+	(*ListInboxRequest)(nil),         // 20: fenquan.approval.v1.ListInboxRequest
+	(*InboxItem)(nil),                // 21: fenquan.approval.v1.InboxItem
+	(*ListInboxResponse)(nil),        // 22: fenquan.approval.v1.ListInboxResponse
+	(*ListOverdueStepsRequest)(nil),  // 23: fenquan.approval.v1.ListOverdueStepsRequest
+	(*OverdueStep)(nil),              // 24: fenquan.approval.v1.OverdueStep
+	(*ListOverdueStepsResponse)(nil), // 25: fenquan.approval.v1.ListOverdueStepsResponse
+	(*ListCaseEventsRequest)(nil),    // 26: fenquan.approval.v1.ListCaseEventsRequest
+	(*ListCaseEventsResponse)(nil),   // 27: fenquan.approval.v1.ListCaseEventsResponse
+	(*ActRequest)(nil),               // 28: fenquan.approval.v1.ActRequest
+	(*CheckActionRequest)(nil),       // 29: fenquan.approval.v1.CheckActionRequest
+	(*CheckActionResponse)(nil),      // 30: fenquan.approval.v1.CheckActionResponse
+	(*CaseEvent)(nil),                // 31: fenquan.approval.v1.CaseEvent
+	(*WatchEventsRequest)(nil),       // 32: fenquan.approval.v1.WatchEventsRequest
+	(*Calendar)(nil),                 // 33: fenquan.approval.v1.Calendar
+	(*GetCalendarRequest)(nil),       // 34: fenquan.approval.v1.GetCalendarRequest
+	(*UpdateCalendarRequest)(nil),    // 35: fenquan.approval.v1.UpdateCalendarRequest
+	nil,                              // 36: fenquan.approval.v1.Meeting.VotesEntry
+	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
+	(*v1.PolicyViolation)(nil),       // 38: fenquan.api.v1.PolicyViolation
 }
 var file_fenquan_approval_v1_approval_proto_depIdxs = []int32{
-	4,  // 0: fenquan.approval.v1.Payload.payee:type_name -> fenquan.approval.v1.Payee
-	5,  // 1: fenquan.approval.v1.Payload.attachments:type_name -> fenquan.approval.v1.Attachment
-	6,  // 2: fenquan.approval.v1.Payload.penalty:type_name -> fenquan.approval.v1.Penalty
-	36, // 3: fenquan.approval.v1.ActiveStep.start_time:type_name -> google.protobuf.Timestamp
-	36, // 4: fenquan.approval.v1.ActiveStep.due_time:type_name -> google.protobuf.Timestamp
-	36, // 5: fenquan.approval.v1.Signature.time:type_name -> google.protobuf.Timestamp
-	36, // 6: fenquan.approval.v1.Hold.hold_time:type_name -> google.protobuf.Timestamp
-	36, // 7: fenquan.approval.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
-	35, // 8: fenquan.approval.v1.Meeting.votes:type_name -> fenquan.approval.v1.Meeting.VotesEntry
-	36, // 9: fenquan.approval.v1.Meeting.convene_time:type_name -> google.protobuf.Timestamp
-	36, // 10: fenquan.approval.v1.Meeting.close_time:type_name -> google.protobuf.Timestamp
-	36, // 11: fenquan.approval.v1.Comment.time:type_name -> google.protobuf.Timestamp
-	7,  // 12: fenquan.approval.v1.Case.payload:type_name -> fenquan.approval.v1.Payload
-	8,  // 13: fenquan.approval.v1.Case.emergency:type_name -> fenquan.approval.v1.Emergency
-	3,  // 14: fenquan.approval.v1.Case.state:type_name -> fenquan.approval.v1.Case.State
-	9,  // 15: fenquan.approval.v1.Case.active:type_name -> fenquan.approval.v1.ActiveStep
-	10, // 16: fenquan.approval.v1.Case.signatures:type_name -> fenquan.approval.v1.Signature
-	11, // 17: fenquan.approval.v1.Case.holds:type_name -> fenquan.approval.v1.Hold
-	12, // 18: fenquan.approval.v1.Case.meetings:type_name -> fenquan.approval.v1.Meeting
-	13, // 19: fenquan.approval.v1.Case.comments:type_name -> fenquan.approval.v1.Comment
-	36, // 20: fenquan.approval.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	36, // 21: fenquan.approval.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	36, // 22: fenquan.approval.v1.Case.close_time:type_name -> google.protobuf.Timestamp
-	14, // 23: fenquan.approval.v1.CreateCaseRequest.case:type_name -> fenquan.approval.v1.Case
-	3,  // 24: fenquan.approval.v1.ListCasesRequest.state:type_name -> fenquan.approval.v1.Case.State
-	36, // 25: fenquan.approval.v1.ListCasesRequest.due_before:type_name -> google.protobuf.Timestamp
-	1,  // 26: fenquan.approval.v1.ListCasesRequest.view:type_name -> fenquan.approval.v1.CaseView
-	14, // 27: fenquan.approval.v1.ListCasesResponse.cases:type_name -> fenquan.approval.v1.Case
-	14, // 28: fenquan.approval.v1.InboxItem.case:type_name -> fenquan.approval.v1.Case
-	9,  // 29: fenquan.approval.v1.InboxItem.step:type_name -> fenquan.approval.v1.ActiveStep
-	20, // 30: fenquan.approval.v1.ListInboxResponse.items:type_name -> fenquan.approval.v1.InboxItem
-	14, // 31: fenquan.approval.v1.OverdueStep.case:type_name -> fenquan.approval.v1.Case
-	9,  // 32: fenquan.approval.v1.OverdueStep.step:type_name -> fenquan.approval.v1.ActiveStep
-	23, // 33: fenquan.approval.v1.ListOverdueStepsResponse.steps:type_name -> fenquan.approval.v1.OverdueStep
-	30, // 34: fenquan.approval.v1.ListCaseEventsResponse.events:type_name -> fenquan.approval.v1.CaseEvent
-	2,  // 35: fenquan.approval.v1.ActRequest.action:type_name -> fenquan.approval.v1.Action
-	7,  // 36: fenquan.approval.v1.ActRequest.payload:type_name -> fenquan.approval.v1.Payload
-	0,  // 37: fenquan.approval.v1.ActRequest.vote:type_name -> fenquan.approval.v1.Vote
-	27, // 38: fenquan.approval.v1.CheckActionRequest.act:type_name -> fenquan.approval.v1.ActRequest
-	37, // 39: fenquan.approval.v1.CheckActionResponse.violations:type_name -> fenquan.api.v1.PolicyViolation
-	36, // 40: fenquan.approval.v1.CaseEvent.time:type_name -> google.protobuf.Timestamp
-	14, // 41: fenquan.approval.v1.CaseEvent.case_after:type_name -> fenquan.approval.v1.Case
-	32, // 42: fenquan.approval.v1.UpdateCalendarRequest.calendar:type_name -> fenquan.approval.v1.Calendar
-	0,  // 43: fenquan.approval.v1.Meeting.VotesEntry.value:type_name -> fenquan.approval.v1.Vote
-	15, // 44: fenquan.approval.v1.CaseService.CreateCase:input_type -> fenquan.approval.v1.CreateCaseRequest
-	16, // 45: fenquan.approval.v1.CaseService.GetCase:input_type -> fenquan.approval.v1.GetCaseRequest
-	17, // 46: fenquan.approval.v1.CaseService.ListCases:input_type -> fenquan.approval.v1.ListCasesRequest
-	19, // 47: fenquan.approval.v1.CaseService.ListInbox:input_type -> fenquan.approval.v1.ListInboxRequest
-	22, // 48: fenquan.approval.v1.CaseService.ListOverdueSteps:input_type -> fenquan.approval.v1.ListOverdueStepsRequest
-	25, // 49: fenquan.approval.v1.CaseService.ListCaseEvents:input_type -> fenquan.approval.v1.ListCaseEventsRequest
-	27, // 50: fenquan.approval.v1.CaseService.Act:input_type -> fenquan.approval.v1.ActRequest
-	28, // 51: fenquan.approval.v1.CaseService.CheckAction:input_type -> fenquan.approval.v1.CheckActionRequest
-	31, // 52: fenquan.approval.v1.EventService.WatchEvents:input_type -> fenquan.approval.v1.WatchEventsRequest
-	33, // 53: fenquan.approval.v1.CalendarService.GetCalendar:input_type -> fenquan.approval.v1.GetCalendarRequest
-	34, // 54: fenquan.approval.v1.CalendarService.UpdateCalendar:input_type -> fenquan.approval.v1.UpdateCalendarRequest
-	14, // 55: fenquan.approval.v1.CaseService.CreateCase:output_type -> fenquan.approval.v1.Case
-	14, // 56: fenquan.approval.v1.CaseService.GetCase:output_type -> fenquan.approval.v1.Case
-	18, // 57: fenquan.approval.v1.CaseService.ListCases:output_type -> fenquan.approval.v1.ListCasesResponse
-	21, // 58: fenquan.approval.v1.CaseService.ListInbox:output_type -> fenquan.approval.v1.ListInboxResponse
-	24, // 59: fenquan.approval.v1.CaseService.ListOverdueSteps:output_type -> fenquan.approval.v1.ListOverdueStepsResponse
-	26, // 60: fenquan.approval.v1.CaseService.ListCaseEvents:output_type -> fenquan.approval.v1.ListCaseEventsResponse
-	14, // 61: fenquan.approval.v1.CaseService.Act:output_type -> fenquan.approval.v1.Case
-	29, // 62: fenquan.approval.v1.CaseService.CheckAction:output_type -> fenquan.approval.v1.CheckActionResponse
-	30, // 63: fenquan.approval.v1.EventService.WatchEvents:output_type -> fenquan.approval.v1.CaseEvent
-	32, // 64: fenquan.approval.v1.CalendarService.GetCalendar:output_type -> fenquan.approval.v1.Calendar
-	32, // 65: fenquan.approval.v1.CalendarService.UpdateCalendar:output_type -> fenquan.approval.v1.Calendar
-	55, // [55:66] is the sub-list for method output_type
-	44, // [44:55] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	5,  // 0: fenquan.approval.v1.Payload.payee:type_name -> fenquan.approval.v1.Payee
+	6,  // 1: fenquan.approval.v1.Payload.attachments:type_name -> fenquan.approval.v1.Attachment
+	7,  // 2: fenquan.approval.v1.Payload.penalty:type_name -> fenquan.approval.v1.Penalty
+	0,  // 3: fenquan.approval.v1.Payload.method:type_name -> fenquan.approval.v1.PaymentMethod
+	37, // 4: fenquan.approval.v1.ActiveStep.start_time:type_name -> google.protobuf.Timestamp
+	37, // 5: fenquan.approval.v1.ActiveStep.due_time:type_name -> google.protobuf.Timestamp
+	37, // 6: fenquan.approval.v1.Signature.time:type_name -> google.protobuf.Timestamp
+	37, // 7: fenquan.approval.v1.Hold.hold_time:type_name -> google.protobuf.Timestamp
+	37, // 8: fenquan.approval.v1.Hold.release_time:type_name -> google.protobuf.Timestamp
+	36, // 9: fenquan.approval.v1.Meeting.votes:type_name -> fenquan.approval.v1.Meeting.VotesEntry
+	37, // 10: fenquan.approval.v1.Meeting.convene_time:type_name -> google.protobuf.Timestamp
+	37, // 11: fenquan.approval.v1.Meeting.close_time:type_name -> google.protobuf.Timestamp
+	37, // 12: fenquan.approval.v1.Comment.time:type_name -> google.protobuf.Timestamp
+	8,  // 13: fenquan.approval.v1.Case.payload:type_name -> fenquan.approval.v1.Payload
+	9,  // 14: fenquan.approval.v1.Case.emergency:type_name -> fenquan.approval.v1.Emergency
+	4,  // 15: fenquan.approval.v1.Case.state:type_name -> fenquan.approval.v1.Case.State
+	10, // 16: fenquan.approval.v1.Case.active:type_name -> fenquan.approval.v1.ActiveStep
+	11, // 17: fenquan.approval.v1.Case.signatures:type_name -> fenquan.approval.v1.Signature
+	12, // 18: fenquan.approval.v1.Case.holds:type_name -> fenquan.approval.v1.Hold
+	13, // 19: fenquan.approval.v1.Case.meetings:type_name -> fenquan.approval.v1.Meeting
+	14, // 20: fenquan.approval.v1.Case.comments:type_name -> fenquan.approval.v1.Comment
+	37, // 21: fenquan.approval.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	37, // 22: fenquan.approval.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	37, // 23: fenquan.approval.v1.Case.close_time:type_name -> google.protobuf.Timestamp
+	15, // 24: fenquan.approval.v1.CreateCaseRequest.case:type_name -> fenquan.approval.v1.Case
+	4,  // 25: fenquan.approval.v1.ListCasesRequest.state:type_name -> fenquan.approval.v1.Case.State
+	37, // 26: fenquan.approval.v1.ListCasesRequest.due_before:type_name -> google.protobuf.Timestamp
+	2,  // 27: fenquan.approval.v1.ListCasesRequest.view:type_name -> fenquan.approval.v1.CaseView
+	15, // 28: fenquan.approval.v1.ListCasesResponse.cases:type_name -> fenquan.approval.v1.Case
+	15, // 29: fenquan.approval.v1.InboxItem.case:type_name -> fenquan.approval.v1.Case
+	10, // 30: fenquan.approval.v1.InboxItem.step:type_name -> fenquan.approval.v1.ActiveStep
+	21, // 31: fenquan.approval.v1.ListInboxResponse.items:type_name -> fenquan.approval.v1.InboxItem
+	15, // 32: fenquan.approval.v1.OverdueStep.case:type_name -> fenquan.approval.v1.Case
+	10, // 33: fenquan.approval.v1.OverdueStep.step:type_name -> fenquan.approval.v1.ActiveStep
+	24, // 34: fenquan.approval.v1.ListOverdueStepsResponse.steps:type_name -> fenquan.approval.v1.OverdueStep
+	31, // 35: fenquan.approval.v1.ListCaseEventsResponse.events:type_name -> fenquan.approval.v1.CaseEvent
+	3,  // 36: fenquan.approval.v1.ActRequest.action:type_name -> fenquan.approval.v1.Action
+	8,  // 37: fenquan.approval.v1.ActRequest.payload:type_name -> fenquan.approval.v1.Payload
+	1,  // 38: fenquan.approval.v1.ActRequest.vote:type_name -> fenquan.approval.v1.Vote
+	28, // 39: fenquan.approval.v1.CheckActionRequest.act:type_name -> fenquan.approval.v1.ActRequest
+	38, // 40: fenquan.approval.v1.CheckActionResponse.violations:type_name -> fenquan.api.v1.PolicyViolation
+	37, // 41: fenquan.approval.v1.CaseEvent.time:type_name -> google.protobuf.Timestamp
+	15, // 42: fenquan.approval.v1.CaseEvent.case_after:type_name -> fenquan.approval.v1.Case
+	33, // 43: fenquan.approval.v1.UpdateCalendarRequest.calendar:type_name -> fenquan.approval.v1.Calendar
+	1,  // 44: fenquan.approval.v1.Meeting.VotesEntry.value:type_name -> fenquan.approval.v1.Vote
+	16, // 45: fenquan.approval.v1.CaseService.CreateCase:input_type -> fenquan.approval.v1.CreateCaseRequest
+	17, // 46: fenquan.approval.v1.CaseService.GetCase:input_type -> fenquan.approval.v1.GetCaseRequest
+	18, // 47: fenquan.approval.v1.CaseService.ListCases:input_type -> fenquan.approval.v1.ListCasesRequest
+	20, // 48: fenquan.approval.v1.CaseService.ListInbox:input_type -> fenquan.approval.v1.ListInboxRequest
+	23, // 49: fenquan.approval.v1.CaseService.ListOverdueSteps:input_type -> fenquan.approval.v1.ListOverdueStepsRequest
+	26, // 50: fenquan.approval.v1.CaseService.ListCaseEvents:input_type -> fenquan.approval.v1.ListCaseEventsRequest
+	28, // 51: fenquan.approval.v1.CaseService.Act:input_type -> fenquan.approval.v1.ActRequest
+	29, // 52: fenquan.approval.v1.CaseService.CheckAction:input_type -> fenquan.approval.v1.CheckActionRequest
+	32, // 53: fenquan.approval.v1.EventService.WatchEvents:input_type -> fenquan.approval.v1.WatchEventsRequest
+	34, // 54: fenquan.approval.v1.CalendarService.GetCalendar:input_type -> fenquan.approval.v1.GetCalendarRequest
+	35, // 55: fenquan.approval.v1.CalendarService.UpdateCalendar:input_type -> fenquan.approval.v1.UpdateCalendarRequest
+	15, // 56: fenquan.approval.v1.CaseService.CreateCase:output_type -> fenquan.approval.v1.Case
+	15, // 57: fenquan.approval.v1.CaseService.GetCase:output_type -> fenquan.approval.v1.Case
+	19, // 58: fenquan.approval.v1.CaseService.ListCases:output_type -> fenquan.approval.v1.ListCasesResponse
+	22, // 59: fenquan.approval.v1.CaseService.ListInbox:output_type -> fenquan.approval.v1.ListInboxResponse
+	25, // 60: fenquan.approval.v1.CaseService.ListOverdueSteps:output_type -> fenquan.approval.v1.ListOverdueStepsResponse
+	27, // 61: fenquan.approval.v1.CaseService.ListCaseEvents:output_type -> fenquan.approval.v1.ListCaseEventsResponse
+	15, // 62: fenquan.approval.v1.CaseService.Act:output_type -> fenquan.approval.v1.Case
+	30, // 63: fenquan.approval.v1.CaseService.CheckAction:output_type -> fenquan.approval.v1.CheckActionResponse
+	31, // 64: fenquan.approval.v1.EventService.WatchEvents:output_type -> fenquan.approval.v1.CaseEvent
+	33, // 65: fenquan.approval.v1.CalendarService.GetCalendar:output_type -> fenquan.approval.v1.Calendar
+	33, // 66: fenquan.approval.v1.CalendarService.UpdateCalendar:output_type -> fenquan.approval.v1.Calendar
+	56, // [56:67] is the sub-list for method output_type
+	45, // [45:56] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_fenquan_approval_v1_approval_proto_init() }
@@ -3481,7 +3579,7 @@ func file_fenquan_approval_v1_approval_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fenquan_approval_v1_approval_proto_rawDesc), len(file_fenquan_approval_v1_approval_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   3,
