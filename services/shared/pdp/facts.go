@@ -705,3 +705,89 @@ func (f *Facts) Conflicts(org, person, day string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Holding is a person's assignment to a post on a day, as the rotation rules (轮岗) read
+// it: since when (the earliest start of the person's unbroken run of assignments to the
+// post), whether the post is a key post and its rotation period, and how many posts the
+// person started in the day's year.
+type Holding struct {
+	Person, Post, Unit, Since string // person and post names, unit name, "YYYY-MM-DD"
+	KeyPost                   bool
+	RotationMonths            int
+	MovesThisYear             int
+}
+
+// Holdings lists the org's assignments in force on day (active people only), by person
+// and post.
+func (f *Facts) CurrentHoldings(org, day string) []Holding {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orgs[org]
+	if o == nil {
+		return nil
+	}
+	year := day[:4]
+	var out []Holding
+	for person, as := range o.byPerson {
+		if p := o.people[person]; p == nil || p.Inactive {
+			continue
+		}
+		moves := 0
+		for _, a := range as {
+			if strings.HasPrefix(a.StartDate, year) {
+				moves++
+			}
+		}
+		for _, a := range as {
+			if a.StartDate > day || (a.EndDate != "" && a.EndDate < day) {
+				continue
+			}
+			post := o.posts[lastSeg(a.Post)]
+			if post == nil {
+				continue
+			}
+			since := a.StartDate
+			// An earlier assignment to the same post that ran up to this one continues it.
+			for changed := true; changed; {
+				changed = false
+				for _, b := range as {
+					if b.Post == a.Post && b.StartDate < since && b.EndDate != "" && b.EndDate >= prevDay(since) {
+						since, changed = b.StartDate, true
+					}
+				}
+			}
+			out = append(out, Holding{
+				Person: a.Person, Post: a.Post, Unit: post.Unit, Since: since,
+				KeyPost: post.KeyPost, RotationMonths: int(post.RotationPeriodMonths), MovesThisYear: moves,
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Person != out[j].Person {
+			return out[i].Person < out[j].Person
+		}
+		return out[i].Post < out[j].Post
+	})
+	return out
+}
+
+// prevDay is the day before a "YYYY-MM-DD" date.
+func prevDay(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return d
+	}
+	return t.AddDate(0, 0, -1).Format(time.DateOnly)
+}
+
+// Orgs lists the orgs the facts hold, sorted.
+func (f *Facts) Orgs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.orgs))
+	for o := range f.orgs {
+		out = append(out, o)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,270 @@
+package supervision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
+	"github.com/fenquan/fenquan/services/shared/store"
+)
+
+// checkpoint is the consumer's position: every event up to revision Rev, and the first N
+// events written at Rev itself (one approval change writes several events at one
+// revision, and a batch may end among them), have been evaluated and their warnings
+// committed together with it.
+type checkpoint struct {
+	Rev      int64 `json:"rev"`
+	N        int   `json:"n"`
+	Events   int64 `json:"events"`
+	Warnings int64 `json:"warnings"`
+}
+
+// covers reports whether the i-th event (0-based) written at rev is already consumed.
+func (c checkpoint) covers(rev int64, i int) bool {
+	return rev < c.Rev || (rev == c.Rev && i < c.N)
+}
+
+type consumerStats struct {
+	checkpoint atomic.Int64
+	events     atomic.Int64
+	warnings   atomic.Int64
+	lastEvent  atomic.Int64 // unix ns of the last event's time
+	lastTick   atomic.Int64
+}
+
+func (s *Service) readCheckpoint(ctx context.Context) (checkpoint, int64, error) {
+	var cp checkpoint
+	kv, err := s.store.Get(ctx, s.keys.checkpointKey())
+	if errors.Is(err, store.ErrNotFound) {
+		return cp, 0, nil
+	}
+	if err != nil {
+		return cp, 0, err
+	}
+	if err := json.Unmarshal(kv.Value, &cp); err != nil {
+		return cp, 0, fmt.Errorf("supervision checkpoint: %w", err)
+	}
+	return cp, kv.ModRevision, nil
+}
+
+func (s *Service) consumeLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := s.Consume(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			backoff = 100 * time.Millisecond
+		}
+		s.log.Warn("event stream ended; resuming from the checkpoint", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// Consume follows the approval event stream from its start until it ends or ctx does:
+// events up to the checkpoint only rebuild the case view; later ones are evaluated and
+// their warnings committed in batches, each one transaction with the checkpoint (guarded
+// by the checkpoint's revision, so two consumers never both commit the same events).
+func (s *Service) Consume(ctx context.Context) error {
+	cp, cpRev, err := s.readCheckpoint(ctx)
+	if err != nil {
+		return err
+	}
+	s.stats.checkpoint.Store(cp.Rev)
+	s.stats.events.Store(cp.Events)
+	s.stats.warnings.Store(cp.Warnings)
+	s.view.Store(newCaseView())
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := approvalv1.NewEventServiceClient(s.cfg.Approval).WatchEvents(s.cfg.CallCtx(sctx), &approvalv1.WatchEventsRequest{Parent: "orgs/-"})
+	if err != nil {
+		return err
+	}
+	events := make(chan *approvalv1.CaseEvent, 4*s.cfg.Batch)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(events)
+		for {
+			ev, err := st.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case events <- ev:
+			case <-sctx.Done():
+				errc <- sctx.Err()
+				return
+			}
+		}
+	}()
+	var (
+		atRev int64 // the revision of the last event seen, and how many were seen at it
+		atN   int
+		batch []*approvalv1.CaseEvent
+		idx   []int
+	)
+	for {
+		batch, idx = batch[:0], idx[:0]
+		take := func(ev *approvalv1.CaseEvent) {
+			if ev.Revision != atRev {
+				atRev, atN = ev.Revision, 0
+			}
+			i := atN
+			atN++
+			if cp.covers(ev.Revision, i) {
+				// Consumed before: it only rebuilds the view.
+				if ev.CaseAfter != nil {
+					s.view.Load().apply(ev.CaseAfter)
+				}
+				return
+			}
+			batch, idx = append(batch, ev), append(idx, i)
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return <-errc
+			}
+			take(ev)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	drain:
+		for len(batch) < s.cfg.Batch {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					break drain
+				}
+				take(ev)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		next, nextRev, err := s.commitBatch(ctx, cp, cpRev, batch, idx)
+		if err != nil {
+			return err
+		}
+		cp, cpRev = next, nextRev
+	}
+}
+
+// commitBatch evaluates a batch of new events (applying each change to the view) and
+// commits the warnings raised with the advanced checkpoint.
+func (s *Service) commitBatch(ctx context.Context, cp checkpoint, cpRev int64, batch []*approvalv1.CaseEvent, idx []int) (checkpoint, int64, error) {
+	// The warnings already raised are in the cache once it holds this process's writes.
+	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+		return cp, cpRev, err
+	}
+	var raised []*supervisionv1.Warning
+	seen := map[string]bool{}
+	for _, ev := range batch {
+		prev, _ := s.view.Load().get(ev.Case)
+		var stepStart int64
+		for _, a := range prev.GetActive() {
+			if a.Step == ev.Step {
+				stepStart = ns(a.StartTime)
+			}
+		}
+		if ev.CaseAfter != nil {
+			s.view.Load().apply(ev.CaseAfter)
+		}
+		c, payments := s.view.Load().get(ev.Case)
+		if c == nil {
+			continue // an event of a case whose creation was not seen (should not happen)
+		}
+		raw, rev, err := s.cfg.PDP.Findings(ctx, s.eventInput(ev, c, payments, stepStart))
+		if err != nil {
+			return cp, cpRev, err
+		}
+		fs, err := parseFindings(raw)
+		if err != nil {
+			return cp, cpRev, err
+		}
+		flow := c.Flow
+		for _, f := range fs {
+			w := s.warning(f, orgOf(ev.Case), c.Unit, flow, ev.Step, ev.Time.AsTime(), rev, &supervisionv1.Evidence{
+				Event: ev.Name, Type: ev.Type, Revision: ev.Revision, Time: ev.Time, Actor: ev.Actor, Step: ev.Step,
+			})
+			if seen[w.Name] {
+				continue
+			}
+			seen[w.Name] = true
+			if _, exists := s.cache.Get(s.warningKey(w.Name)); exists {
+				continue
+			}
+			raised = append(raised, w)
+		}
+	}
+	last := batch[len(batch)-1]
+	next := checkpoint{Rev: last.Revision, N: idx[len(idx)-1] + 1, Events: cp.Events + int64(len(batch)), Warnings: cp.Warnings + int64(len(raised))}
+	b, _ := json.Marshal(next)
+	t := store.NewTxn().ExpectVersion(s.keys.checkpointKey(), cpRev, "supervision checkpoint")
+	for _, w := range raised {
+		k := s.warningKey(w.Name)
+		t.ExpectRevision(k, 0, w.Name).Put(k, storedWarning(w))
+	}
+	t.Put(s.keys.checkpointKey(), b)
+	rev, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warnings raised by the rules"), t)
+	if err != nil {
+		return cp, cpRev, err
+	}
+	s.stats.checkpoint.Store(next.Rev)
+	s.stats.events.Store(next.Events)
+	s.stats.warnings.Store(next.Warnings)
+	s.stats.lastEvent.Store(last.Time.AsTime().UnixNano())
+	for _, w := range raised {
+		if w.Hold != "" {
+			s.nudgeHolds()
+			break
+		}
+	}
+	return next, rev, nil
+}
+
+// warningKey is the key of a warning name.
+func (s *Service) warningKey(name string) string {
+	return s.keys.warningKey(orgOf(name), idOf(name))
+}
+
+// storedWarning is a warning as stored (no name, no etag).
+func storedWarning(w *supervisionv1.Warning) []byte {
+	name, etag := w.Name, w.Etag
+	w.Name, w.Etag = "", ""
+	b := store.Marshal(w)
+	w.Name, w.Etag = name, etag
+	return b
+}
+
+// status is where the consumer stands.
+func (s *Service) status() *supervisionv1.ConsumerStatus {
+	st := &supervisionv1.ConsumerStatus{
+		Checkpoint: s.stats.checkpoint.Load(), Events: s.stats.events.Load(), Warnings: s.stats.warnings.Load(),
+		PendingHolds: int32(len(s.pendingHolds())),
+	}
+	if t := s.stats.lastEvent.Load(); t > 0 {
+		st.LastEventTime = timestamppb.New(time.Unix(0, t))
+	}
+	if t := s.stats.lastTick.Load(); t > 0 {
+		st.LastTick = timestamppb.New(time.Unix(0, t))
+	}
+	return st
+}

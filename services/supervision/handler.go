@@ -1,0 +1,51 @@
+package supervision
+
+import (
+	"context"
+	"log/slog"
+
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
+	"github.com/fenquan/fenquan/services/shared/apierr"
+)
+
+// handler implements the gRPC service. Access (org scope and permission) was decided by
+// the server's interceptor from each method's rule.
+type handler struct {
+	supervisionv1.UnimplementedSupervisionServiceServer
+	s   *Service
+	log *slog.Logger
+}
+
+func (h *handler) status(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if apierr.IsInternal(err) {
+		h.log.ErrorContext(ctx, "internal error", "err", err)
+	}
+	return apierr.FromError(err)
+}
+
+func (h *handler) ListWarnings(ctx context.Context, req *supervisionv1.ListWarningsRequest) (*supervisionv1.ListWarningsResponse, error) {
+	r, err := h.s.ListWarnings(ctx, req)
+	return r, h.status(ctx, err)
+}
+
+func (h *handler) GetWarning(ctx context.Context, req *supervisionv1.GetWarningRequest) (*supervisionv1.Warning, error) {
+	r, err := h.s.GetWarning(ctx, req.GetName())
+	return r, h.status(ctx, err)
+}
+
+func (h *handler) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarningRequest) (*supervisionv1.Warning, error) {
+	r, err := h.s.ActOnWarning(ctx, req)
+	return r, h.status(ctx, err)
+}
+
+func (h *handler) Backtest(ctx context.Context, req *supervisionv1.BacktestRequest) (*supervisionv1.BacktestResponse, error) {
+	r, err := h.s.Backtest(ctx, req)
+	return r, h.status(ctx, err)
+}
+
+func (h *handler) GetConsumerStatus(ctx context.Context, _ *supervisionv1.GetConsumerStatusRequest) (*supervisionv1.ConsumerStatus, error) {
+	return h.s.status(), nil
+}

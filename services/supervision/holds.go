@@ -1,0 +1,107 @@
+package supervision
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
+	"github.com/fenquan/fenquan/services/shared/informer"
+	"github.com/fenquan/fenquan/services/shared/store"
+)
+
+// holdPending marks a warning whose hold (拦截) is still to be placed: the warning is
+// committed first, and the hold worker asks the approval service until it answers.
+const holdPending = "pending"
+
+// holdRefused prefixes the answer of an approval service that refused the hold for good
+// (the case closed before it could be held, …).
+const holdRefused = "refused: "
+
+const idxPendingHold = "pending-hold"
+
+func (s *Service) nudgeHolds() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pendingHolds lists the warnings whose hold is still to be placed.
+func (s *Service) pendingHolds() []*informer.Item {
+	var out []*informer.Item
+	s.cache.AscendIndex(idxPendingHold, "p", s.keys.data.Prefix(), "", func(it *informer.Item) bool {
+		out = append(out, it)
+		return true
+	})
+	return out
+}
+
+func (s *Service) holdLoop(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+		if err := s.PlaceHolds(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("holds not placed yet; retrying", "err", err)
+		}
+	}
+}
+
+// PlaceHolds asks the approval service to hold the case of every warning whose hold is
+// pending (request id bound to the warning, so a repeated ask holds once), and records
+// the hold's id — or the refusal, when the approval service refuses for good — on the
+// warning. It returns the first error that leaves a hold pending.
+func (s *Service) PlaceHolds(ctx context.Context) error {
+	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+		return err
+	}
+	cases := approvalv1.NewCaseServiceClient(s.cfg.Approval)
+	var first error
+	for _, it := range s.pendingHolds() {
+		w := it.Obj.(*supervisionv1.Warning)
+		result := ""
+		c, err := cases.Act(s.cfg.CallCtx(ctx), &approvalv1.ActRequest{
+			Name: w.Subject, Action: approvalv1.Action_ACTION_HOLD, RequestId: "sv-" + idOf(w.Name), Rule: "supervision." + w.Rule,
+			Text: "电子监察 " + w.Rule + "：" + w.Zh,
+		})
+		switch status.Code(err) {
+		case codes.OK:
+			for _, h := range c.Holds {
+				if h.Rule == "supervision."+w.Rule {
+					result = h.Id
+				}
+			}
+			if result == "" {
+				result = "held"
+			}
+		case codes.FailedPrecondition, codes.InvalidArgument, codes.PermissionDenied, codes.NotFound:
+			result = holdRefused + status.Convert(err).Message()
+		default:
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		next := cloneWarning(w)
+		next.Hold = result
+		next.UpdateTime = nowTS(s.cfg.Now())
+		if strings.HasPrefix(result, holdRefused) {
+			s.log.Warn("the approval service refused a hold", "warning", w.Name, "case", w.Subject, "answer", result)
+		}
+		k := s.warningKey(w.Name)
+		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: hold placed"), store.NewTxn().ExpectVersion(k, it.ModRev, w.Name).Put(k, storedWarning(next))); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

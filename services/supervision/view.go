@@ -1,0 +1,135 @@
+package supervision
+
+import (
+	"strings"
+	"sync"
+
+	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
+)
+
+// caseView is what the consumer knows of every case from the event stream: the case as
+// the last change left it (the event's case_after), the steps seen to be payment steps,
+// and indexes for the related payments a rule compares a case with. It is rebuilt from the
+// start of the stream whenever the consumer (re)connects.
+type caseView struct {
+	mu       sync.RWMutex
+	cases    map[string]*caseRec
+	byPayee  map[string]map[string]bool // org|payee → case names
+	cashByOr map[string]map[string]bool // org → cash case names
+}
+
+type caseRec struct {
+	c            *approvalv1.Case
+	paymentSteps map[string]bool
+}
+
+func newCaseView() *caseView {
+	return &caseView{cases: map[string]*caseRec{}, byPayee: map[string]map[string]bool{}, cashByOr: map[string]map[string]bool{}}
+}
+
+// payeeKey is how payments to the same payee are matched: the code, or else the name,
+// normalised as the rules compare counterparties (trimmed, case-folded).
+func payeeKey(p *approvalv1.Payee) string {
+	if c := strings.ToLower(strings.TrimSpace(p.GetCode())); c != "" {
+		return "c:" + c
+	}
+	if n := strings.ToLower(strings.TrimSpace(p.GetName())); n != "" {
+		return "n:" + n
+	}
+	return ""
+}
+
+func orgOf(name string) string {
+	rest := strings.TrimPrefix(name, "orgs/")
+	if i := strings.IndexByte(rest, '/'); i > 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// apply records the case as an event carries it after its change.
+func (v *caseView) apply(c *approvalv1.Case) {
+	if c == nil || c.Name == "" {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	org := orgOf(c.Name)
+	r := v.cases[c.Name]
+	if r == nil {
+		r = &caseRec{paymentSteps: map[string]bool{}}
+		v.cases[c.Name] = r
+	} else if k := payeeKey(r.c.GetPayload().GetPayee()); k != "" {
+		delete(v.byPayee[org+"|"+k], c.Name)
+	}
+	r.c = c
+	for _, a := range c.Active {
+		if a.Payment {
+			r.paymentSteps[a.Step] = true
+		}
+	}
+	if k := payeeKey(c.GetPayload().GetPayee()); k != "" && c.GetPayload().GetAmount() > 0 {
+		m := v.byPayee[org+"|"+k]
+		if m == nil {
+			m = map[string]bool{}
+			v.byPayee[org+"|"+k] = m
+		}
+		m[c.Name] = true
+	}
+	if c.GetPayload().GetMethod() == approvalv1.PaymentMethod_PAYMENT_METHOD_CASH {
+		m := v.cashByOr[org]
+		if m == nil {
+			m = map[string]bool{}
+			v.cashByOr[org] = m
+		}
+		m[c.Name] = true
+	} else if m := v.cashByOr[org]; m != nil {
+		delete(m, c.Name)
+	}
+}
+
+// get returns the case as last seen and its payment steps (nil if unknown). The values
+// are shared: do not change them.
+func (v *caseView) get(name string) (*approvalv1.Case, map[string]bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	r := v.cases[name]
+	if r == nil {
+		return nil, nil
+	}
+	return r.c, r.paymentSteps
+}
+
+// related lists the other cases of the org to the same payee, and (cash) the org's cash
+// cases, each with its payment steps.
+func (v *caseView) related(c *approvalv1.Case) (samePayee, cash []*caseRec) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	org := orgOf(c.Name)
+	if k := payeeKey(c.GetPayload().GetPayee()); k != "" {
+		for n := range v.byPayee[org+"|"+k] {
+			if n != c.Name {
+				samePayee = append(samePayee, v.cases[n])
+			}
+		}
+	}
+	for n := range v.cashByOr[org] {
+		if n != c.Name {
+			cash = append(cash, v.cases[n])
+		}
+	}
+	return samePayee, cash
+}
+
+// open lists the open cases.
+func (v *caseView) open() []*approvalv1.Case {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*approvalv1.Case
+	for _, r := range v.cases {
+		if r.c.State == approvalv1.Case_STATE_OPEN {
+			out = append(out, r.c)
+		}
+	}
+	return out
+}

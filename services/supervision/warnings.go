@@ -1,0 +1,217 @@
+package supervision
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
+	"github.com/fenquan/fenquan/services/shared/apierr"
+	"github.com/fenquan/fenquan/services/shared/auth"
+	"github.com/fenquan/fenquan/services/shared/informer"
+	"github.com/fenquan/fenquan/services/shared/page"
+	"github.com/fenquan/fenquan/services/shared/store"
+)
+
+func cloneWarning(w *supervisionv1.Warning) *supervisionv1.Warning {
+	return proto.Clone(w).(*supervisionv1.Warning)
+}
+
+func nowTS(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func (s *Service) fresh(ctx context.Context) error {
+	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+		return apierr.Unavailable(err)
+	}
+	return nil
+}
+
+// GetWarning reads a warning from the cache.
+func (s *Service) GetWarning(ctx context.Context, name string) (*supervisionv1.Warning, error) {
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
+	it, ok := s.cache.Get(s.warningKey(name))
+	if !ok {
+		return nil, apierr.New(codes.NotFound, "NOT_FOUND", name+" does not exist", nil)
+	}
+	return it.Obj.(*supervisionv1.Warning), nil
+}
+
+func open(st supervisionv1.WarningState) bool {
+	return st != supervisionv1.WarningState_WARNING_STATE_CLOSED && st != supervisionv1.WarningState_WARNING_STATE_DISMISSED
+}
+
+// ListWarnings lists an org's warnings, newest key order (by id), with filters.
+func (s *Service) ListWarnings(ctx context.Context, req *supervisionv1.ListWarningsRequest) (*supervisionv1.ListWarningsResponse, error) {
+	org := strings.TrimPrefix(req.GetParent(), "orgs/")
+	if err := s.fresh(ctx); err != nil {
+		return nil, err
+	}
+	prefix := s.keys.data.CollectionPrefix(org, "warnings")
+	query := fmt.Sprintf("warnings|%s|%s|%d|%d|%s|%s|%v", org, req.GetRule(), req.GetSeverity(), req.GetState(), req.GetSubject(), req.GetUnit(), req.GetOpenOnly())
+	after, err := page.Decode(req.GetPageToken(), prefix, query)
+	if err != nil {
+		return nil, err
+	}
+	n := page.Size(req.GetPageSize())
+	var kept []*informer.Item
+	s.cache.Ascend(prefix, "", func(it *informer.Item) bool {
+		w, ok := it.Obj.(*supervisionv1.Warning)
+		if ok && (req.GetRule() == "" || w.Rule == req.GetRule()) &&
+			(req.GetSeverity() == 0 || w.Severity == req.GetSeverity()) &&
+			(req.GetState() == 0 || w.State == req.GetState()) &&
+			(req.GetSubject() == "" || w.Subject == req.GetSubject()) &&
+			(req.GetUnit() == "" || w.Unit == req.GetUnit()) &&
+			(!req.GetOpenOnly() || open(w.State)) {
+			kept = append(kept, it)
+		}
+		return true
+	})
+	resp := &supervisionv1.ListWarningsResponse{TotalSize: int32(len(kept))}
+	last, more := "", false
+	for _, it := range kept {
+		switch {
+		case it.Key <= after:
+		case len(resp.Warnings) < n:
+			resp.Warnings = append(resp.Warnings, it.Obj.(*supervisionv1.Warning))
+			last = it.Key
+		default:
+			more = true
+		}
+	}
+	if more {
+		resp.NextPageToken = page.Encode(prefix, last, query)
+	}
+	return resp, nil
+}
+
+// transitions: which action moves a warning from which states to which.
+var transitions = map[supervisionv1.WarningAction]struct {
+	from []supervisionv1.WarningState
+	to   supervisionv1.WarningState
+}{
+	supervisionv1.WarningAction_WARNING_ACTION_REVIEW:  {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_RAISED}, supervisionv1.WarningState_WARNING_STATE_REVIEWED},
+	supervisionv1.WarningAction_WARNING_ACTION_DISMISS: {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_RAISED}, supervisionv1.WarningState_WARNING_STATE_DISMISSED},
+	supervisionv1.WarningAction_WARNING_ACTION_TRACE:   {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_REVIEWED}, supervisionv1.WarningState_WARNING_STATE_TRACED},
+	supervisionv1.WarningAction_WARNING_ACTION_RECTIFY: {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_TRACED}, supervisionv1.WarningState_WARNING_STATE_RECTIFIED},
+	supervisionv1.WarningAction_WARNING_ACTION_CLOSE:   {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_RECTIFIED}, supervisionv1.WarningState_WARNING_STATE_CLOSED},
+}
+
+// Dispositions are the measures a warning may be disposed of with.
+var Dispositions = map[string]bool{"风险提示": true, "诫勉谈话": true, "责令纠错": true}
+
+// stageDays is the time limit of each stage a warning enters, in working days.
+var stageDays = map[supervisionv1.WarningState]int{
+	supervisionv1.WarningState_WARNING_STATE_REVIEWED:  5,
+	supervisionv1.WarningState_WARNING_STATE_TRACED:    10,
+	supervisionv1.WarningState_WARNING_STATE_RECTIFIED: 5,
+}
+
+// ActOnWarning moves a warning through its lifecycle, records a disposition, or releases
+// its hold, in one transaction guarded by the warning's revision (and the etag sent). The
+// person the warning is about may not act on it (监督与执行分离).
+func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarningRequest) (*supervisionv1.Warning, error) {
+	w, err := s.GetWarning(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	org := orgOf(w.Name)
+	p := auth.FromContext(ctx)
+	g, _ := p.Grant(org)
+	if g.Person == "" {
+		return nil, apierr.New(codes.PermissionDenied, "NOT_A_PERSON", "only a person of org "+org+" acts on its warnings", nil)
+	}
+	who := "orgs/" + org + "/people/" + g.Person
+	if who == w.Person {
+		return nil, apierr.Refused(codes.PermissionDenied, "SELF_SUPERVISION",
+			who+" is the person "+w.Name+" is about: someone else reviews and disposes of it",
+			"被监督对象不得处理针对本人的预警（监督与执行分离）", nil)
+	}
+	rev, err := store.ParseEtag(w.Etag)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetEtag() != "" {
+		if err := store.CheckEtag(req.GetEtag(), rev, w.Name); err != nil {
+			return nil, apierr.FromError(err)
+		}
+	}
+	now := s.cfg.Now()
+	next := cloneWarning(w)
+	next.Name, next.Etag = w.Name, ""
+	switch act := req.GetAction(); act {
+	case supervisionv1.WarningAction_WARNING_ACTION_DISPOSE:
+		if !Dispositions[req.GetDisposition()] || !open(w.State) {
+			return nil, apierr.Field("disposition", "disposition must be 风险提示, 诫勉谈话 or 责令纠错, on a warning not closed", "处置方式应为风险提示、诫勉谈话或责令纠错，且预警尚未办结")
+		}
+		next.Dispositions = append(next.Dispositions, &supervisionv1.Disposition{Kind: req.GetDisposition(), Text: req.GetText(), By: who, Time: nowTS(now), DecisionId: decisionID(ctx)})
+	case supervisionv1.WarningAction_WARNING_ACTION_RELEASE_HOLD:
+		if w.Hold == "" || w.Hold == holdPending || strings.HasPrefix(w.Hold, holdRefused) || w.HoldReleased {
+			return nil, apierr.Refused(codes.FailedPrecondition, "NO_HOLD", w.Name+" has no hold in place to release", "该预警没有待解除的拦截", nil)
+		}
+		if req.GetText() == "" {
+			return nil, apierr.Field("text", "text is required: the recorded decision to release", "text 必填：解除拦截的决定")
+		}
+		// The release is the supervisor's own act on the case: their token goes along, and
+		// the approval service decides it (监督与执行分离 and the hold permission).
+		out := metadata.NewOutgoingContext(ctx, metadata.Pairs())
+		if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
+			out = metadata.AppendToOutgoingContext(ctx, "authorization", md.Get("authorization")[0])
+		}
+		if _, err := approvalv1.NewCaseServiceClient(s.cfg.Approval).Act(out, &approvalv1.ActRequest{
+			Name: w.Subject, Action: approvalv1.Action_ACTION_RELEASE, Hold: w.Hold, Text: req.GetText(), RequestId: "svr-" + idOf(w.Name) + "-" + req.GetRequestId(),
+		}); err != nil {
+			return nil, err
+		}
+		next.HoldReleased = true
+		next.History = append(next.History, &supervisionv1.WarningChange{From: w.State, To: w.State, By: who, Text: "解除拦截：" + req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
+	default:
+		tr, ok := transitions[act]
+		if !ok {
+			return nil, apierr.Field("action", "unknown action", "未知操作")
+		}
+		allowed := false
+		for _, f := range tr.from {
+			allowed = allowed || f == w.State
+		}
+		if !allowed {
+			return nil, apierr.Refused(codes.FailedPrecondition, "ILLEGAL_TRANSITION",
+				fmt.Sprintf("%s is %s: %s does not apply", w.Name, w.State, act), "预警当前状态不允许该操作", nil)
+		}
+		if req.GetText() == "" && act != supervisionv1.WarningAction_WARNING_ACTION_REVIEW {
+			return nil, apierr.Field("text", "text is required: what was found or done", "text 必填")
+		}
+		next.History = append(next.History, &supervisionv1.WarningChange{From: w.State, To: tr.to, By: who, Text: req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
+		next.State = tr.to
+		if d, ok := stageDays[tr.to]; ok {
+			next.DueTime = nowTS(addWorkingDays(now, d))
+		} else {
+			next.DueTime = nil
+		}
+	}
+	next.UpdateTime = nowTS(now)
+	k := s.warningKey(w.Name)
+	nrev, err := s.store.Commit(ctx, store.NewTxn().ExpectRevision(k, rev, w.Name).Put(k, storedWarning(next)))
+	if err != nil {
+		return nil, err
+	}
+	next.Etag = store.FormatEtag(nrev)
+	return next, nil
+}
+
+// decisionID is the id of the access decision in ctx (the interceptor's).
+func decisionID(ctx context.Context) string {
+	ds := store.Decisions(ctx)
+	if len(ds) == 0 {
+		return ""
+	}
+	return ds[len(ds)-1].ID
+}
