@@ -94,8 +94,8 @@ func caseInput(c *approvalv1.Case, paymentSteps map[string]bool) map[string]any 
 	return map[string]any{
 		"name": c.Name, "unit": c.Unit, "power": c.Power, "state": stateName(c.State), "held": c.Held,
 		"amount": p.GetAmount(), "fund": p.GetFund(), "indicator": p.GetIndicator(), "item": p.GetItem(),
-		"method": methodName(p.GetMethod()),
-		"payee":  map[string]any{"code": p.GetPayee().GetCode(), "name": p.GetPayee().GetName(), "is_person": p.GetPayee().GetIsPerson()},
+		"method":            methodName(p.GetMethod()),
+		"payee":             map[string]any{"code": p.GetPayee().GetCode(), "name": p.GetPayee().GetName(), "is_person": p.GetPayee().GetIsPerson()},
 		"collective_passed": collectivePassed(c), "payment_pending": pending, "paid": paid,
 		"create_ns": ns(c.CreateTime), "active": orEmpty(active), "signatures": orEmpty(sigs),
 	}
@@ -197,8 +197,8 @@ func (s *Service) eventInput(ev *approvalv1.CaseEvent, c *approvalv1.Case, payme
 // finding is one element of data.fenquan.supervision.findings.
 type finding struct {
 	Rule, Severity, Action, Subject, Person, Key, Zh, En, Basis string
-	RespondDays                                                int
-	DeadlineNs                                                 int64
+	RespondDays                                                 int
+	DeadlineNs                                                  int64
 }
 
 func parseFindings(raw []any) ([]finding, error) {

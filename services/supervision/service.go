@@ -77,7 +77,7 @@ type keys struct {
 }
 
 func (k keys) warningKey(org, id string) string { return k.data.Key(org, "warnings", id) }
-func (k keys) checkpointKey() string           { return k.state.Key(store.PlatformOrg, "consumer", "checkpoint") }
+func (k keys) checkpointKey() string            { return k.state.Key(store.PlatformOrg, "consumer", "checkpoint") }
 
 // warningID is the id of the warning a finding's key gives: the same situation is the same
 // warning however often (or by however many replicas) it is evaluated.

@@ -197,7 +197,7 @@ func build(ctx context.Context, s *Set, facts ast.Value) (*engine, error) {
 		}
 		e.findings = &q
 	}
-		if e.schema = compileSchema(data); e.schema != nil && len(e.compiler.GetRules(ast.MustParseRef(RulesQuery))) > 0 {
+	if e.schema = compileSchema(data); e.schema != nil && len(e.compiler.GetRules(ast.MustParseRef(RulesQuery))) > 0 {
 		q, err := prepare(RulesQuery)
 		if err != nil {
 			return nil, &SetError{Revision: s.Revision, Stage: "compile", Problems: []string{err.Error()}}
