@@ -45,6 +45,7 @@ import (
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/authz"
 )
@@ -129,6 +130,9 @@ var registrations = map[string][]registration{
 	},
 	"risk": {
 		bind(&riskv1.RiskService_ServiceDesc, riskv1.NewRiskServiceClient, riskv1.RegisterRiskServiceHandlerClient),
+	},
+	"supervision": {
+		bind(&supervisionv1.SupervisionService_ServiceDesc, supervisionv1.NewSupervisionServiceClient, supervisionv1.RegisterSupervisionServiceHandlerClient),
 	},
 }
 

@@ -772,7 +772,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}
-	if got := fmt.Sprint(Services()); got != "[approval registry risk]" {
+	if got := fmt.Sprint(Services()); got != "[approval registry risk supervision]" {
 		t.Errorf("Services() = %s", got)
 	}
 }

@@ -17,6 +17,7 @@ require (
 	github.com/fenquan/fenquan/services/registry v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/services/risk v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/services/shared v0.0.0-00010101000000-000000000000
+	github.com/fenquan/fenquan/services/supervision v0.0.0-00010101000000-000000000000
 	github.com/google/go-cmp v0.7.0
 	github.com/open-policy-agent/opa v1.22.0
 	github.com/prometheus/client_golang v1.25.0
@@ -123,3 +124,5 @@ require (
 replace github.com/fenquan/fenquan/services/approval => ../services/approval
 
 replace github.com/fenquan/fenquan/services/risk => ../services/risk
+
+replace github.com/fenquan/fenquan/services/supervision => ../services/supervision

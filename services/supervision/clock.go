@@ -9,12 +9,17 @@ import (
 )
 
 func (s *Service) clockLoop(ctx context.Context) {
+	// The first tick soon after the start (the rotation rules need no case view; the time
+	// limits catch up on the next tick once the view is rebuilt), then every Tick.
+	first := time.NewTimer(min(5*time.Second, s.cfg.Tick))
+	defer first.Stop()
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-first.C:
 		case <-t.C:
 			if n, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("clock rules failed; the next tick retries", "err", err)

@@ -231,11 +231,8 @@ func (s *Service) commitBatch(ctx context.Context, cp checkpoint, cpRev int64, b
 	s.stats.events.Store(next.Events)
 	s.stats.warnings.Store(next.Warnings)
 	s.stats.lastEvent.Store(last.Time.AsTime().UnixNano())
-	for _, w := range raised {
-		if w.Hold != "" {
-			s.nudgeHolds()
-			break
-		}
+	if len(raised) > 0 {
+		s.nudgeHolds() // holds to place, warnings for the risk register
 	}
 	return next, rev, nil
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
+	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/informer"
 	"github.com/fenquan/fenquan/services/shared/store"
@@ -53,6 +54,9 @@ func (s *Service) holdLoop(ctx context.Context) {
 		}
 		if err := s.PlaceHolds(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("holds not placed yet; retrying", "err", err)
+		}
+		if err := s.FeedRisk(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("warnings not yet counted by the risk register; retrying", "err", err)
 		}
 	}
 }
@@ -100,6 +104,50 @@ func (s *Service) PlaceHolds(ctx context.Context) error {
 		}
 		k := s.warningKey(w.Name)
 		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: hold placed"), store.NewTxn().ExpectVersion(k, it.ModRev, w.Name).Put(k, storedWarning(next))); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+const idxPendingRisk = "pending-risk"
+
+// FeedRisk gives the risk register every warning on a flow's step it has not counted yet
+// (RecordWarning is idempotent by the warning's name), and marks each as counted.
+func (s *Service) FeedRisk(ctx context.Context) error {
+	if s.cfg.Risk == nil {
+		return nil
+	}
+	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+		return err
+	}
+	var pending []*informer.Item
+	s.cache.AscendIndex(idxPendingRisk, "p", s.keys.data.Prefix(), "", func(it *informer.Item) bool {
+		pending = append(pending, it)
+		return true
+	})
+	cl := riskv1.NewRiskServiceClient(s.cfg.Risk)
+	var first error
+	for _, it := range pending {
+		w := it.Obj.(*supervisionv1.Warning)
+		_, err := cl.RecordWarning(s.cfg.CallCtx(ctx), &riskv1.RecordWarningRequest{Parent: "orgs/" + orgOf(w.Name), Warning: &riskv1.Warning{
+			Id: w.Name, Flow: w.Flow, Step: w.Step, Case: w.Subject, Rule: "supervision." + w.Rule, Time: w.RaiseTime,
+		}})
+		switch status.Code(err) {
+		case codes.OK, codes.InvalidArgument, codes.NotFound, codes.PermissionDenied:
+			if err != nil {
+				s.log.Warn("the risk register refused a warning", "warning", w.Name, "err", err)
+			}
+		default:
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		next := cloneWarning(w)
+		next.RiskRecorded = true
+		k := s.warningKey(w.Name)
+		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warning counted by the risk register"), store.NewTxn().ExpectVersion(k, it.ModRev, w.Name).Put(k, storedWarning(next))); err != nil && first == nil {
 			first = err
 		}
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	PDP *pdp.PDP
 	// Approval is a connection to the approval service: its event stream, and holds.
 	Approval grpc.ClientConnInterface
+	// Risk is a connection to the risk service, which counts each warning on a flow's
+	// step against the risk points there (nil: no feedback).
+	Risk grpc.ClientConnInterface
 	// CallCtx adds the service's own credentials (platform role "service") to its calls.
 	CallCtx func(context.Context) context.Context
 	// Tick is how often the clock rules run; default one minute. Negative: never (tests
@@ -119,6 +122,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.cache = informer.New(cfg.Etcd, k.data.Prefix(), s.decode, s.log)
 	s.cache.AddIndex(idxPendingHold, func(_ string, obj any) []string {
 		if w, ok := obj.(*supervisionv1.Warning); ok && w.Hold == holdPending {
+			return []string{"p"}
+		}
+		return nil
+	})
+	s.cache.AddIndex(idxPendingRisk, func(_ string, obj any) []string {
+		if w, ok := obj.(*supervisionv1.Warning); ok && !w.RiskRecorded && w.Flow != "" && w.Step != "" {
 			return []string{"p"}
 		}
 		return nil

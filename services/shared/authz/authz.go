@@ -167,13 +167,28 @@ func check(ctx context.Context, az Authorizer, method string, p *auth.Principal,
 		return nil, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "authentication required", nil)
 	}
 	if _, ok := p.Grant(org); !ok {
-		return nil, NotFound(what)
+		// Not granted the org: only a platform role that acts across orgs (the services'
+		// own identity) passes, and then each action is still decided in full — here by
+		// the permission if the method names one, and by the action's rules after.
+		if len(p.PlatformRoles) == 0 {
+			return nil, NotFound(what)
+		}
+		cctx, err := az.Authorize(ctx, Request{Principal: p, Method: method, Permission: CrossOrg})
+		if err != nil {
+			return nil, NotFound(what)
+		}
+		ctx = cctx
 	}
 	if perm == "" {
 		return ctx, nil
 	}
 	return az.Authorize(ctx, Request{Principal: p, Method: method, Permission: perm, Org: org})
 }
+
+// CrossOrg is the platform permission to call org-scoped methods of orgs the principal
+// holds no grant in (api policy: the platform role "service" has it). It only opens the
+// door: the method's permission, and every action's rules, are decided as for anyone.
+const CrossOrg = "platform.cross_org"
 
 // NotFound is the answer for a resource the caller may not know about; identical to the
 // answer for a resource that does not exist.

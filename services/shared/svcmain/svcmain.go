@@ -36,6 +36,11 @@ type Deps struct {
 	PDP     *pdp.PDP
 	// Registry is a connection to the registry service (discovered through etcd).
 	Registry grpc.ClientConnInterface
+	// Dial connects to another service by name (discovered through etcd, over mTLS when a
+	// CA is configured); the connection lives as long as the process.
+	Dial func(service string) (grpc.ClientConnInterface, error)
+	// CallCtx adds this service's own token to a call it makes.
+	CallCtx func(context.Context) context.Context
 }
 
 // Spec describes the service.
@@ -104,11 +109,25 @@ func run(ctx context.Context, c *config.Common, s Spec) error {
 		}
 		creds = credentials.NewTLS(tc)
 	}
-	conn, err := discovery.Dial(&discovery.Builder{Client: cli, Root: c.KeyRoot, Log: log}, "registry", creds)
+	builder := &discovery.Builder{Client: cli, Root: c.KeyRoot, Log: log}
+	conn, err := discovery.Dial(builder, "registry", creds)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	var conns []*grpc.ClientConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	dial := func(service string) (grpc.ClientConnInterface, error) {
+		c, err := discovery.Dial(builder, service, creds)
+		if err == nil {
+			conns = append(conns, c)
+		}
+		return c, err
+	}
 	if err := p.FollowFacts(ctx, conn, callCtx, log); err != nil {
 		return err
 	}
@@ -120,7 +139,7 @@ func run(ctx context.Context, c *config.Common, s Spec) error {
 	if err != nil {
 		return err
 	}
-	svc, err := s.Build(ctx, Deps{Etcd: cli, KeyRoot: c.KeyRoot, Log: log, PDP: p, Registry: conn})
+	svc, err := s.Build(ctx, Deps{Etcd: cli, KeyRoot: c.KeyRoot, Log: log, PDP: p, Registry: conn, Dial: dial, CallCtx: callCtx})
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/fenquan/fenquan/services/approval"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/risk"
+	"github.com/fenquan/fenquan/services/supervision"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
@@ -101,6 +102,9 @@ type deps struct {
 	policy *pdp.Set
 	// dial connects to a component started before (in the order of components).
 	dial func(name string) (grpc.ClientConnInterface, error)
+	// serviceCall adds a development token of the platform role "service", minted for
+	// subject and renewed before it expires, to a call.
+	serviceCall func(subject string) func(context.Context) context.Context
 }
 
 var components = []component{
@@ -120,6 +124,20 @@ var components = []component{
 	// process's PDP.
 	{name: "risk", services: risk.GRPCServices, port: 3, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
 		return risk.New(ctx, risk.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp})
+	}},
+	// Supervision (电子监察) follows the approval event stream and calls the approval and
+	// risk services with its own service token.
+	{name: "supervision", services: supervision.GRPCServices, port: 4, start: func(ctx context.Context, d deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
+		ap, err := d.dial("approval")
+		if err != nil {
+			return nil, err
+		}
+		rk, err := d.dial("risk")
+		if err != nil {
+			return nil, err
+		}
+		return supervision.New(ctx, supervision.Config{Etcd: d.etcd.Client, KeyRoot: KeyRoot, Logger: d.log, PDP: d.pdp,
+			Approval: ap, Risk: rk, CallCtx: d.serviceCall("fenquan-supervision")})
 	}},
 }
 
@@ -189,6 +207,20 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.run(func() error { <-ctx.Done(); return conn.Close() })
 		return conn, nil
+	}, serviceCall: func(subject string) func(context.Context) context.Context {
+		var mu sync.Mutex
+		var tok string
+		var until time.Time
+		return func(c context.Context) context.Context {
+			mu.Lock()
+			defer mu.Unlock()
+			if time.Until(until) < 10*time.Minute {
+				if t, err := s.Dev.Mint(subject, auth.Claims{PlatformRoles: []string{"service"}}, time.Hour); err == nil {
+					tok, until = t, time.Now().Add(time.Hour)
+				}
+			}
+			return metadata.AppendToOutgoingContext(c, "authorization", "Bearer "+tok)
+		}
 	}}
 
 	for _, c := range components {

@@ -133,6 +133,7 @@ func TestUpServesAndSurvivesRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	demoWarnings(t, s)
 	code, body := get(t, s.GatewayURL+"/public/v1/orgs/czj/powers?pageSize=100", "")
 	var public struct {
 		Powers []struct{ Name string } `json:"powers"`
@@ -163,5 +164,27 @@ func TestUpServesAndSurvivesRestart(t *testing.T) {
 	}
 	if code, _ := get(t, s2.GatewayURL+"/v1/orgs/czj", admin); code != 200 {
 		t.Fatalf("old token after restart: %d", code)
+	}
+}
+
+// demoWarnings: supervision consumed the demo cases — the 150万 case signed the moment it
+// arrived is a 黄牌 (fast_sign) — and the risk register counted it; over REST, for the
+// discipline office.
+func demoWarnings(t *testing.T, s *up.Stack) {
+	t.Helper()
+	tok, err := s.Dev.Mint("cheng-gang", up.StaffClaims("cheng-gang", "supervisor"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get(t, s.GatewayURL+"/v1/orgs/czj/supervision/warnings?rule=fast_sign&pageSize=100", tok)
+		if code == 200 && strings.Contains(body, `"subject":"orgs/czj/cases/demo-zjbf-04"`) && strings.Contains(body, `"riskRecorded":true`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no fast_sign warning on demo-zjbf-04 counted by the risk register: %d %.600s", code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -503,14 +503,17 @@ type Warning struct {
 	Dispositions []*Disposition   `protobuf:"bytes,22,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
 	// The hold asked of the approval service ("" when none): "pending" until the approval
 	// service confirmed it, then the hold's id.
-	Hold           string                 `protobuf:"bytes,23,opt,name=hold,proto3" json:"hold,omitempty"`
-	HoldReleased   bool                   `protobuf:"varint,24,opt,name=hold_released,json=holdReleased,proto3" json:"hold_released,omitempty"`
-	PolicyRevision string                 `protobuf:"bytes,25,opt,name=policy_revision,json=policyRevision,proto3" json:"policy_revision,omitempty"`
-	Etag           string                 `protobuf:"bytes,30,opt,name=etag,proto3" json:"etag,omitempty"`
-	RaiseTime      *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=raise_time,json=raiseTime,proto3" json:"raise_time,omitempty"`
-	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,32,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Hold           string `protobuf:"bytes,23,opt,name=hold,proto3" json:"hold,omitempty"`
+	HoldReleased   bool   `protobuf:"varint,24,opt,name=hold_released,json=holdReleased,proto3" json:"hold_released,omitempty"`
+	PolicyRevision string `protobuf:"bytes,25,opt,name=policy_revision,json=policyRevision,proto3" json:"policy_revision,omitempty"`
+	// The risk register has counted the warning against the risk points on its step
+	// (evidence feedback: RiskService.RecordWarning).
+	RiskRecorded  bool                   `protobuf:"varint,26,opt,name=risk_recorded,json=riskRecorded,proto3" json:"risk_recorded,omitempty"`
+	Etag          string                 `protobuf:"bytes,30,opt,name=etag,proto3" json:"etag,omitempty"`
+	RaiseTime     *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=raise_time,json=raiseTime,proto3" json:"raise_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,32,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Warning) Reset() {
@@ -716,6 +719,13 @@ func (x *Warning) GetPolicyRevision() string {
 		return x.PolicyRevision
 	}
 	return ""
+}
+
+func (x *Warning) GetRiskRecorded() bool {
+	if x != nil {
+		return x.RiskRecorded
+	}
+	return false
 }
 
 func (x *Warning) GetEtag() string {
@@ -1427,7 +1437,7 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\x02by\x18\x03 \x01(\tR\x02by\x12.\n" +
 	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1f\n" +
 	"\vdecision_id\x18\x05 \x01(\tR\n" +
-	"decisionId\"\xeb\a\n" +
+	"decisionId\"\x90\b\n" +
 	"\aWarning\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x1b\n" +
@@ -1454,7 +1464,8 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\fdispositions\x18\x16 \x03(\v2#.fenquan.supervision.v1.DispositionR\fdispositions\x12\x12\n" +
 	"\x04hold\x18\x17 \x01(\tR\x04hold\x12#\n" +
 	"\rhold_released\x18\x18 \x01(\bR\fholdReleased\x12'\n" +
-	"\x0fpolicy_revision\x18\x19 \x01(\tR\x0epolicyRevision\x12\x12\n" +
+	"\x0fpolicy_revision\x18\x19 \x01(\tR\x0epolicyRevision\x12#\n" +
+	"\rrisk_recorded\x18\x1a \x01(\bR\friskRecorded\x12\x12\n" +
 	"\x04etag\x18\x1e \x01(\tR\x04etag\x129\n" +
 	"\n" +
 	"raise_time\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\traiseTime\x12;\n" +
