@@ -31,13 +31,13 @@ import (
 	"github.com/fenquan/fenquan/services/approval"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/risk"
-	"github.com/fenquan/fenquan/services/supervision"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
 	"github.com/fenquan/fenquan/services/shared/obs"
 	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/server"
+	"github.com/fenquan/fenquan/services/supervision"
 	"github.com/fenquan/fenquan/tools/internal/demo"
 )
 
