@@ -265,3 +265,6 @@ func (s *Service) status() *supervisionv1.ConsumerStatus {
 	}
 	return st
 }
+
+// Status is where the consumer stands (as GetConsumerStatus answers).
+func (s *Service) Status() *supervisionv1.ConsumerStatus { return s.status() }

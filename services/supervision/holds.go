@@ -128,6 +128,7 @@ func (s *Service) FeedRisk(ctx context.Context) error {
 	})
 	cl := riskv1.NewRiskServiceClient(s.cfg.Risk)
 	var first error
+	var done []*informer.Item
 	for _, it := range pending {
 		w := it.Obj.(*supervisionv1.Warning)
 		_, err := cl.RecordWarning(s.cfg.CallCtx(ctx), &riskv1.RecordWarningRequest{Parent: "orgs/" + orgOf(w.Name), Warning: &riskv1.Warning{
@@ -144,12 +145,22 @@ func (s *Service) FeedRisk(ctx context.Context) error {
 			}
 			continue
 		}
-		next := cloneWarning(w)
-		next.RiskRecorded = true
-		k := s.warningKey(w.Name)
-		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warning counted by the risk register"), store.NewTxn().ExpectVersion(k, it.ModRev, w.Name).Put(k, storedWarning(next))); err != nil && first == nil {
+		done = append(done, it)
+	}
+	// The marks in a few transactions (each guarded by the warnings' revisions: one changed
+	// meanwhile fails its chunk, counted again next time — RecordWarning counts once).
+	for len(done) > 0 {
+		n := min(len(done), maxTickWrites)
+		t := store.NewTxn()
+		for _, it := range done[:n] {
+			next := cloneWarning(it.Obj.(*supervisionv1.Warning))
+			next.RiskRecorded = true
+			t.ExpectVersion(it.Key, it.ModRev, next.Name).Put(it.Key, storedWarning(next))
+		}
+		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warnings counted by the risk register"), t); err != nil && first == nil {
 			first = err
 		}
+		done = done[n:]
 	}
 	return first
 }

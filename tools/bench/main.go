@@ -6,6 +6,7 @@
 //	go run ./tools/bench pdp [-people 10000] [-posts 1000] [-n 100000]
 //	go run ./tools/bench approval [-c 64] [-d 10s] [-held 1000000]
 //	go run ./tools/bench risk [-n 10000] [-c 64] [-d 10s]
+//	go run ./tools/bench supervision [-rate 1000] [-d 10s] [-n 100000]
 package main
 
 import (
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval|risk [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval|risk|supervision [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -32,6 +33,7 @@ func main() {
 	d := fs.Duration("d", 10*time.Second, "measured duration of each scenario")
 	people := fs.Int("people", 10000, "pdp: people in the store")
 	posts := fs.Int("posts", 1000, "pdp: posts in the store")
+	rate := fs.Int("rate", 1000, "supervision: case events per second for the latency measurement")
 	held := fs.Int("held", 1000000, "approval: cases held for the inbox and memory measurement (0: skip)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")
@@ -75,6 +77,8 @@ func main() {
 		err = approvalBench(ctx, *c, *d, *held)
 	case "risk":
 		err = riskBench(ctx, *n, *c, *d)
+	case "supervision":
+		err = supervisionBench(ctx, *rate, *d, *n)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}
