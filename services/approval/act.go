@@ -324,7 +324,9 @@ func (p *planner) check() error {
 	if v.Len() > 0 {
 		return v.Err()
 	}
-	if p.a.person == "" && act != approvalv1.Action_ACTION_HOLD && act != approvalv1.Action_ACTION_RELEASE {
+	// A principal who is no person of the org (the supervision service) only holds: a
+	// release is a person's recorded decision.
+	if p.a.person == "" && act != approvalv1.Action_ACTION_HOLD {
 		return apierr.New(codes.PermissionDenied, "NOT_A_PERSON",
 			fmt.Sprintf("the caller is no person of org %s: only people act on cases", p.org), nil)
 	}

@@ -21,13 +21,7 @@ type handler struct {
 
 // status maps an error to a gRPC status, logging what it hides.
 func (h *handler) status(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierr.IsInternal(err) {
-		h.log.ErrorContext(ctx, "internal error", "err", err)
-	}
-	return apierr.FromError(err)
+	return apierr.Reply(ctx, h.log, err)
 }
 
 func (h *handler) CreateCase(ctx context.Context, req *approvalv1.CreateCaseRequest) (*approvalv1.Case, error) {

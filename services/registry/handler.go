@@ -37,13 +37,7 @@ var errSlowConsumer = apierr.New(codes.ResourceExhausted, "SLOW_CONSUMER", "the 
 
 // status maps a domain error to a gRPC status, logging what it hides.
 func (h *handler) status(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierr.IsInternal(err) {
-		h.log.ErrorContext(ctx, "internal error", "err", err)
-	}
-	return apierr.FromError(err)
+	return apierr.Reply(ctx, h.log, err)
 }
 
 func created[T proto.Message](h *handler, ctx context.Context, m T, name, field string) (T, error) {

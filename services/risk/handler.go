@@ -21,13 +21,7 @@ type handler struct {
 
 // status maps an error to a gRPC status, logging what it hides.
 func (h *handler) status(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierr.IsInternal(err) {
-		h.log.ErrorContext(ctx, "internal error", "err", err)
-	}
-	return apierr.FromError(err)
+	return apierr.Reply(ctx, h.log, err)
 }
 
 func (h *handler) CreateCampaign(ctx context.Context, req *riskv1.CreateCampaignRequest) (*riskv1.Campaign, error) {

@@ -98,7 +98,7 @@ func (s *Service) Backtest(ctx context.Context, req *supervisionv1.BacktestReque
 		if c == nil {
 			continue // as the consumer: an event before any case_after of its case
 		}
-		raw, rev, err := findings(ctx, bt.eventInput(ev, c, payments, stepStart))
+		raw, rev, err := findings(ctx, bt.eventInput(view, ev, c, payments, stepStart))
 		if err != nil {
 			return nil, err
 		}

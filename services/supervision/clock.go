@@ -21,11 +21,11 @@ func (s *Service) clockLoop(ctx context.Context) {
 			return
 		case <-first.C:
 		case <-t.C:
-			if n, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("clock rules failed; the next tick retries", "err", err)
-			} else if n > 0 {
-				s.log.Info("clock rules raised warnings", "warnings", n)
-			}
+		}
+		if n, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("clock rules failed; the next tick retries", "err", err)
+		} else if n > 0 {
+			s.log.Info("clock rules raised warnings", "warnings", n)
 		}
 	}
 }
@@ -43,7 +43,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	rev := ""
 	var raised []*supervisionv1.Warning
 	seen := map[string]bool{}
-	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
 		return 0, err
 	}
 	add := func(w *supervisionv1.Warning) {
@@ -63,15 +63,11 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 		_, payments := view.get(c.Name)
 		in := baseInput("clock", orgOf(c.Name), now)
 		in["case"] = caseInput(c, payments)
-		raw, r, err := s.cfg.PDP.Findings(ctx, in)
+		fs, r, err := s.findings(ctx, in)
 		if err != nil {
 			return 0, err
 		}
 		rev = r
-		fs, err := parseFindings(raw)
-		if err != nil {
-			return 0, err
-		}
 		for _, f := range fs {
 			step := ""
 			if len(c.Active) == 1 {
@@ -88,15 +84,11 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 				"post": h.Post, "person": h.Person, "unit": h.Unit, "since": h.Since, "key_post": h.KeyPost,
 				"rotation_years": h.RotationMonths / 12, "moves_this_year": h.MovesThisYear,
 			}
-			raw, r, err := s.cfg.PDP.Findings(ctx, in)
+			fs, r, err := s.findings(ctx, in)
 			if err != nil {
 				return 0, err
 			}
 			rev = r
-			fs, err := parseFindings(raw)
-			if err != nil {
-				return 0, err
-			}
 			for _, f := range fs {
 				add(s.warning(f, org, h.Unit, "", "", now, rev))
 			}
@@ -110,7 +102,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 			k := s.warningKey(w.Name)
 			t.ExpectRevision(k, 0, w.Name).Put(k, storedWarning(w))
 		}
-		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warnings raised by the clock rules"), t); err != nil {
+		if _, err := s.commitWarnings(store.SystemWrite(ctx, "supervision: warnings raised by the clock rules"), t); err != nil {
 			return 0, err
 		}
 		for _, w := range raised[:n] {

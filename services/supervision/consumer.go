@@ -87,7 +87,14 @@ func (s *Service) Consume(ctx context.Context) error {
 	s.stats.checkpoint.Store(cp.Rev)
 	s.stats.events.Store(cp.Events)
 	s.stats.warnings.Store(cp.Warnings)
-	s.view.Store(newCaseView())
+	// The view is rebuilt from the start of the stream and published (to the clock rules)
+	// only once it holds every event up to the checkpoint: a half-rebuilt view would show
+	// steps long signed as still waiting.
+	view := newCaseView()
+	published := cp.Rev == 0
+	if published {
+		s.view.Store(view)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := approvalv1.NewEventServiceClient(s.cfg.Approval).WatchEvents(s.cfg.CallCtx(sctx), &approvalv1.WatchEventsRequest{Parent: "orgs/-"})
@@ -129,9 +136,17 @@ func (s *Service) Consume(ctx context.Context) error {
 			if cp.covers(ev.Revision, i) {
 				// Consumed before: it only rebuilds the view.
 				if ev.CaseAfter != nil {
-					s.view.Load().apply(ev.CaseAfter)
+					view.apply(ev.CaseAfter)
+				}
+				if !published && ev.Revision == cp.Rev && i == cp.N-1 {
+					s.view.Store(view)
+					published = true
 				}
 				return
+			}
+			if !published {
+				s.view.Store(view)
+				published = true
 			}
 			batch, idx = append(batch, ev), append(idx, i)
 		}
@@ -159,7 +174,7 @@ func (s *Service) Consume(ctx context.Context) error {
 		if len(batch) == 0 {
 			continue
 		}
-		next, nextRev, err := s.commitBatch(ctx, cp, cpRev, batch, idx)
+		next, nextRev, err := s.commitBatch(ctx, view, cp, cpRev, batch, idx)
 		if err != nil {
 			return err
 		}
@@ -169,15 +184,15 @@ func (s *Service) Consume(ctx context.Context) error {
 
 // commitBatch evaluates a batch of new events (applying each change to the view) and
 // commits the warnings raised with the advanced checkpoint.
-func (s *Service) commitBatch(ctx context.Context, cp checkpoint, cpRev int64, batch []*approvalv1.CaseEvent, idx []int) (checkpoint, int64, error) {
+func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint, cpRev int64, batch []*approvalv1.CaseEvent, idx []int) (checkpoint, int64, error) {
 	// The warnings already raised are in the cache once it holds this process's writes.
-	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
 		return cp, cpRev, err
 	}
 	var raised []*supervisionv1.Warning
 	seen := map[string]bool{}
 	for _, ev := range batch {
-		prev, _ := s.view.Load().get(ev.Case)
+		prev, _ := view.get(ev.Case)
 		var stepStart int64
 		for _, a := range prev.GetActive() {
 			if a.Step == ev.Step {
@@ -185,17 +200,13 @@ func (s *Service) commitBatch(ctx context.Context, cp checkpoint, cpRev int64, b
 			}
 		}
 		if ev.CaseAfter != nil {
-			s.view.Load().apply(ev.CaseAfter)
+			view.apply(ev.CaseAfter)
 		}
-		c, payments := s.view.Load().get(ev.Case)
+		c, payments := view.get(ev.Case)
 		if c == nil {
 			continue // an event of a case whose creation was not seen (should not happen)
 		}
-		raw, rev, err := s.cfg.PDP.Findings(ctx, s.eventInput(ev, c, payments, stepStart))
-		if err != nil {
-			return cp, cpRev, err
-		}
-		fs, err := parseFindings(raw)
+		fs, rev, err := s.findings(ctx, s.eventInput(view, ev, c, payments, stepStart))
 		if err != nil {
 			return cp, cpRev, err
 		}
@@ -223,7 +234,11 @@ func (s *Service) commitBatch(ctx context.Context, cp checkpoint, cpRev int64, b
 		t.ExpectRevision(k, 0, w.Name).Put(k, storedWarning(w))
 	}
 	t.Put(s.keys.checkpointKey(), b)
-	rev, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warnings raised by the rules"), t)
+	commit := s.store.Commit
+	if len(raised) > 0 {
+		commit = s.commitWarnings
+	}
+	rev, err := commit(store.SystemWrite(ctx, "supervision: warnings raised by the rules"), t)
 	if err != nil {
 		return cp, cpRev, err
 	}

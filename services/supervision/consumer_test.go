@@ -2,6 +2,7 @@ package supervision_test
 
 import (
 	"fmt"
+	"google.golang.org/grpc/codes"
 	"slices"
 	"testing"
 	"time"
@@ -148,16 +149,15 @@ func TestWarningLifecycle(t *testing.T) {
 	act := func(who string, a supervisionv1.WarningAction, text string) (*supervisionv1.Warning, error) {
 		return e.sup.ActOnWarning(e.as(who, "cz:supervisor"), &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: a, Text: text, RequestId: e.rid()})
 	}
-	if _, err := act("feng", supervisionv1.WarningAction_WARNING_ACTION_REVIEW, ""); err == nil {
-		t.Fatal("the person the warning is about reviewed it")
-	}
-	if _, err := act("xu", supervisionv1.WarningAction_WARNING_ACTION_CLOSE, "办结"); err == nil {
-		t.Fatal("closed a warning never reviewed")
-	}
-	if _, err := e.sup.ActOnWarning(e.person("he"), &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: supervisionv1.WarningAction_WARNING_ACTION_REVIEW, RequestId: e.rid()}); err == nil {
-		t.Fatal("a member without the supervisor's permission reviewed a warning")
-	}
-	var err error
+	_, err := act("feng", supervisionv1.WarningAction_WARNING_ACTION_REVIEW, "")
+	wantReason(t, err, codes.PermissionDenied, "SELF_SUPERVISION")
+	// Nor anyone else who took part in the case (cao is its B角).
+	_, err = act("cao", supervisionv1.WarningAction_WARNING_ACTION_REVIEW, "")
+	wantReason(t, err, codes.PermissionDenied, "SELF_SUPERVISION")
+	_, err = act("xu", supervisionv1.WarningAction_WARNING_ACTION_CLOSE, "办结")
+	wantReason(t, err, codes.FailedPrecondition, "ILLEGAL_TRANSITION")
+	_, err = e.sup.ActOnWarning(e.person("he"), &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: supervisionv1.WarningAction_WARNING_ACTION_REVIEW, RequestId: e.rid()})
+	wantReason(t, err, codes.PermissionDenied, "POLICY_DENIED")
 	for _, step := range []struct {
 		a    supervisionv1.WarningAction
 		text string

@@ -17,13 +17,7 @@ type handler struct {
 }
 
 func (h *handler) status(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierr.IsInternal(err) {
-		h.log.ErrorContext(ctx, "internal error", "err", err)
-	}
-	return apierr.FromError(err)
+	return apierr.Reply(ctx, h.log, err)
 }
 
 func (h *handler) ListWarnings(ctx context.Context, req *supervisionv1.ListWarningsRequest) (*supervisionv1.ListWarningsResponse, error) {

@@ -25,6 +25,10 @@ const holdRefused = "refused: "
 
 const idxPendingHold = "pending-hold"
 
+// callTimeout bounds a call to another service: a peer that hangs does not stop the
+// worker (what it left pending is asked again).
+const callTimeout = 10 * time.Second
+
 func (s *Service) nudgeHolds() {
 	select {
 	case s.wake <- struct{}{}:
@@ -66,7 +70,7 @@ func (s *Service) holdLoop(ctx context.Context) {
 // the hold's id — or the refusal, when the approval service refuses for good — on the
 // warning. It returns the first error that leaves a hold pending.
 func (s *Service) PlaceHolds(ctx context.Context) error {
-	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
 		return err
 	}
 	cases := approvalv1.NewCaseServiceClient(s.cfg.Approval)
@@ -74,10 +78,12 @@ func (s *Service) PlaceHolds(ctx context.Context) error {
 	for _, it := range s.pendingHolds() {
 		w := it.Obj.(*supervisionv1.Warning)
 		result := ""
-		c, err := cases.Act(s.cfg.CallCtx(ctx), &approvalv1.ActRequest{
+		cctx, cancel := context.WithTimeout(s.cfg.CallCtx(ctx), callTimeout)
+		c, err := cases.Act(cctx, &approvalv1.ActRequest{
 			Name: w.Subject, Action: approvalv1.Action_ACTION_HOLD, RequestId: "sv-" + idOf(w.Name), Rule: "supervision." + w.Rule,
 			Text: "电子监察 " + w.Rule + "：" + w.Zh,
 		})
+		cancel()
 		switch status.Code(err) {
 		case codes.OK:
 			for _, h := range c.Holds {
@@ -88,7 +94,9 @@ func (s *Service) PlaceHolds(ctx context.Context) error {
 			if result == "" {
 				result = "held"
 			}
-		case codes.FailedPrecondition, codes.InvalidArgument, codes.PermissionDenied, codes.NotFound:
+		case codes.FailedPrecondition, codes.InvalidArgument:
+			// The case cannot be held any more (closed meanwhile, …): final. A denial or a
+			// case not (yet) found may be passing (grants, a lagging replica): retried.
 			result = holdRefused + status.Convert(err).Message()
 		default:
 			if first == nil {
@@ -103,7 +111,7 @@ func (s *Service) PlaceHolds(ctx context.Context) error {
 			s.log.Warn("the approval service refused a hold", "warning", w.Name, "case", w.Subject, "answer", result)
 		}
 		k := s.warningKey(w.Name)
-		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: hold placed"), store.NewTxn().ExpectVersion(k, it.ModRev, w.Name).Put(k, storedWarning(next))); err != nil && first == nil {
+		if _, err := s.commitWarnings(store.SystemWrite(ctx, "supervision: hold placed"), store.NewTxn().ExpectVersion(k, it.ModRev, w.Name).Put(k, storedWarning(next))); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -118,7 +126,7 @@ func (s *Service) FeedRisk(ctx context.Context) error {
 	if s.cfg.Risk == nil {
 		return nil
 	}
-	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
 		return err
 	}
 	var pending []*informer.Item
@@ -131,9 +139,11 @@ func (s *Service) FeedRisk(ctx context.Context) error {
 	var done []*informer.Item
 	for _, it := range pending {
 		w := it.Obj.(*supervisionv1.Warning)
-		_, err := cl.RecordWarning(s.cfg.CallCtx(ctx), &riskv1.RecordWarningRequest{Parent: "orgs/" + orgOf(w.Name), Warning: &riskv1.Warning{
+		cctx, cancel := context.WithTimeout(s.cfg.CallCtx(ctx), callTimeout)
+		_, err := cl.RecordWarning(cctx, &riskv1.RecordWarningRequest{Parent: "orgs/" + orgOf(w.Name), Warning: &riskv1.Warning{
 			Id: w.Name, Flow: w.Flow, Step: w.Step, Case: w.Subject, Rule: "supervision." + w.Rule, Time: w.RaiseTime,
 		}})
+		cancel()
 		switch status.Code(err) {
 		case codes.OK, codes.InvalidArgument, codes.NotFound, codes.PermissionDenied:
 			if err != nil {
@@ -157,7 +167,7 @@ func (s *Service) FeedRisk(ctx context.Context) error {
 			next.RiskRecorded = true
 			t.ExpectVersion(it.Key, it.ModRev, next.Name).Put(it.Key, storedWarning(next))
 		}
-		if _, err := s.store.Commit(store.SystemWrite(ctx, "supervision: warnings counted by the risk register"), t); err != nil && first == nil {
+		if _, err := s.commitWarnings(store.SystemWrite(ctx, "supervision: warnings counted by the risk register"), t); err != nil && first == nil {
 			first = err
 		}
 		done = done[n:]

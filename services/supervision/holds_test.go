@@ -1,6 +1,7 @@
 package supervision_test
 
 import (
+	"google.golang.org/grpc/codes"
 	"testing"
 	"time"
 
@@ -58,9 +59,8 @@ func TestHoldAndRelease(t *testing.T) {
 	}
 	// Releasing needs the recorded decision, by someone who may release.
 	rel := &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: supervisionv1.WarningAction_WARNING_ACTION_RELEASE_HOLD, RequestId: e.rid()}
-	if _, err := e.sup.ActOnWarning(e.supervisor(), rel); err == nil {
-		t.Fatal("released without a recorded decision")
-	}
+	_, err = e.sup.ActOnWarning(e.supervisor(), rel)
+	wantReason(t, err, codes.InvalidArgument, "INVALID_ARGUMENT")
 	rel.Text = "经核实，何某已申请回避，改由他人审核，同意解除拦截。"
 	w, err = e.sup.ActOnWarning(e.supervisor(), rel)
 	if err != nil || !w.HoldReleased {
@@ -69,7 +69,13 @@ func TestHoldAndRelease(t *testing.T) {
 	if got, _ = e.cases.GetCase(e.person("feng"), &approvalv1.GetCaseRequest{Name: c.Name}); got.Held {
 		t.Fatal("the case is still held after the release")
 	}
-	if _, err := e.sup.ActOnWarning(e.supervisor(), rel); err == nil {
-		t.Fatal("released twice")
-	}
+	_, err = e.sup.ActOnWarning(e.supervisor(), rel)
+	wantReason(t, err, codes.FailedPrecondition, "NO_HOLD")
+	// The service's own identity holds cases in any org, and does nothing else there: it
+	// neither reads a case nor releases a hold.
+	svc := e.as("supervision", "platform:service")
+	_, err = e.cases.GetCase(svc, &approvalv1.GetCaseRequest{Name: c.Name})
+	wantReason(t, err, codes.NotFound, "NOT_FOUND")
+	_, err = e.cases.Act(svc, &approvalv1.ActRequest{Name: c.Name, Action: approvalv1.Action_ACTION_RELEASE, Hold: w.Hold, Text: "x", RequestId: e.rid()})
+	wantReason(t, err, codes.PermissionDenied, "NOT_A_PERSON")
 }

@@ -1,6 +1,7 @@
 package supervision
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,8 +111,8 @@ func orEmpty(xs []any) []any {
 
 // relatedInput lists the payments a case is compared with: the org's other cases to the
 // same payee created within the lookback, and its cash payments of the year.
-func (s *Service) relatedInput(c *approvalv1.Case, now time.Time) map[string]any {
-	same, cash := s.view.Load().related(c)
+func (s *Service) relatedInput(view *caseView, c *approvalv1.Case, now time.Time) map[string]any {
+	same, cash := view.related(c)
 	since := now.Add(-s.cfg.Lookback).UnixNano()
 	year := now.In(cst).Year()
 	var payments, cashes []any
@@ -181,7 +182,7 @@ func baseInput(trigger, org string, now time.Time) map[string]any {
 }
 
 // eventInput is the input for one case event, with the case as the view holds it.
-func (s *Service) eventInput(ev *approvalv1.CaseEvent, c *approvalv1.Case, paymentSteps map[string]bool, stepStart int64) map[string]any {
+func (s *Service) eventInput(view *caseView, ev *approvalv1.CaseEvent, c *approvalv1.Case, paymentSteps map[string]bool, stepStart int64) map[string]any {
 	t := ev.Time.AsTime()
 	in := baseInput("event", orgOf(ev.Case), t)
 	in["event"] = map[string]any{
@@ -189,7 +190,7 @@ func (s *Service) eventInput(ev *approvalv1.CaseEvent, c *approvalv1.Case, payme
 		"time_ns": t.UnixNano(), "step_start_ns": stepStart,
 	}
 	in["case"] = caseInput(c, paymentSteps)
-	in["related"] = s.relatedInput(c, t)
+	in["related"] = s.relatedInput(view, c, t)
 	in["conflicts"] = s.conflictsInput(c, t.In(cst).Format(time.DateOnly))
 	return in
 }
@@ -264,4 +265,14 @@ func (s *Service) warning(f finding, org, unit, flow, step string, now time.Time
 	}
 	w.Notice = fmt.Sprintf("%s\n%s\n依据：%s\n请于 %s 前%s。", noticeTitle[sev], f.Zh, f.Basis, due.In(cst).Format("2006年01月02日"), act)
 	return w
+}
+
+// findings evaluates the active rule set for an input.
+func (s *Service) findings(ctx context.Context, in map[string]any) ([]finding, string, error) {
+	raw, rev, err := s.cfg.PDP.Findings(ctx, in)
+	if err != nil {
+		return nil, "", err
+	}
+	fs, err := parseFindings(raw)
+	return fs, rev, err
 }

@@ -68,6 +68,10 @@ type Service struct {
 	view  atomic.Pointer[caseView]
 	stats consumerStats
 	wake  chan struct{} // nudges the hold worker
+	// warnRev is the highest revision at which this process wrote warnings: its cache of
+	// warnings serves them back once there (checkpoint-only commits do not count — the
+	// cache follows the warnings only, and would wait for a progress notice).
+	warnRev atomic.Int64
 }
 
 // keys (docs/SUPERVISION.md, "Keys"):
@@ -164,3 +168,17 @@ func (s *Service) decode(key string, value []byte, modRev int64) (any, error) {
 }
 
 func warningName(org, id string) string { return "orgs/" + org + "/supervision/warnings/" + id }
+
+// commitWarnings commits a transaction that writes warnings and notes its revision.
+func (s *Service) commitWarnings(ctx context.Context, t *store.Txn) (int64, error) {
+	rev, err := s.store.Commit(ctx, t)
+	if err == nil {
+		for {
+			cur := s.warnRev.Load()
+			if rev <= cur || s.warnRev.CompareAndSwap(cur, rev) {
+				break
+			}
+		}
+	}
+	return rev, err
+}

@@ -1,6 +1,7 @@
 package supervision
 
 import (
+	"maps"
 	"strings"
 	"sync"
 
@@ -88,8 +89,8 @@ func (v *caseView) apply(c *approvalv1.Case) {
 	}
 }
 
-// get returns the case as last seen and its payment steps (nil if unknown). The values
-// are shared: do not change them.
+// get returns the case as last seen (shared: do not change it) and a copy of its payment
+// steps (nil if unknown).
 func (v *caseView) get(name string) (*approvalv1.Case, map[string]bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -97,11 +98,11 @@ func (v *caseView) get(name string) (*approvalv1.Case, map[string]bool) {
 	if r == nil {
 		return nil, nil
 	}
-	return r.c, r.paymentSteps
+	return r.c, maps.Clone(r.paymentSteps)
 }
 
 // related lists the other cases of the org to the same payee, and (cash) the org's cash
-// cases, each with its payment steps.
+// cases, each with a copy of its payment steps.
 func (v *caseView) related(c *approvalv1.Case) (samePayee, cash []*caseRec) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -109,13 +110,14 @@ func (v *caseView) related(c *approvalv1.Case) (samePayee, cash []*caseRec) {
 	if k := payeeKey(c.GetPayload().GetPayee()); k != "" {
 		for n := range v.byPayee[org+"|"+k] {
 			if n != c.Name {
-				samePayee = append(samePayee, v.cases[n])
+				r := v.cases[n]
+				samePayee = append(samePayee, &caseRec{c: r.c, paymentSteps: maps.Clone(r.paymentSteps)})
 			}
 		}
 	}
 	for n := range v.cashByOr[org] {
 		if n != c.Name {
-			cash = append(cash, v.cases[n])
+			cash = append(cash, &caseRec{c: v.cases[n].c})
 		}
 	}
 	return samePayee, cash

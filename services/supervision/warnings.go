@@ -27,7 +27,7 @@ func cloneWarning(w *supervisionv1.Warning) *supervisionv1.Warning {
 func nowTS(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 
 func (s *Service) fresh(ctx context.Context) error {
-	if err := s.cache.WaitFor(ctx, s.store.LastWrite()); err != nil {
+	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
 		return apierr.Unavailable(err)
 	}
 	return nil
@@ -130,9 +130,9 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 		return nil, apierr.New(codes.PermissionDenied, "NOT_A_PERSON", "only a person of org "+org+" acts on its warnings", nil)
 	}
 	who := "orgs/" + org + "/people/" + g.Person
-	if who == w.Person {
+	if who == w.Person || s.involved(w.Subject, who) {
 		return nil, apierr.Refused(codes.PermissionDenied, "SELF_SUPERVISION",
-			who+" is the person "+w.Name+" is about: someone else reviews and disposes of it",
+			who+" is the person "+w.Name+" is about, or took part in its case: someone else reviews and disposes of it",
 			"被监督对象不得处理针对本人的预警（监督与执行分离）", nil)
 	}
 	rev, err := store.ParseEtag(w.Etag)
@@ -199,7 +199,24 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 	}
 	next.UpdateTime = nowTS(now)
 	k := s.warningKey(w.Name)
-	nrev, err := s.store.Commit(ctx, store.NewTxn().ExpectRevision(k, rev, w.Name).Put(k, storedWarning(next)))
+	nrev, err := s.commitWarnings(ctx, store.NewTxn().ExpectRevision(k, rev, w.Name).Put(k, storedWarning(next)))
+	for attempt := 0; err != nil && req.GetAction() == supervisionv1.WarningAction_WARNING_ACTION_RELEASE_HOLD && attempt < 8; attempt++ {
+		// The case is released already: record it on the warning as it is now (the
+		// workers rewrite warnings), whatever else changed meanwhile.
+		if _, ok := store.Retryable(err); !ok {
+			break
+		}
+		cur, gerr := s.GetWarning(ctx, w.Name)
+		if gerr != nil {
+			return nil, gerr
+		}
+		crev, _ := store.ParseEtag(cur.Etag)
+		next = cloneWarning(cur)
+		next.HoldReleased = true
+		next.History = append(next.History, &supervisionv1.WarningChange{From: cur.State, To: cur.State, By: who, Text: "解除拦截：" + req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
+		next.UpdateTime = nowTS(now)
+		nrev, err = s.commitWarnings(ctx, store.NewTxn().ExpectRevision(k, crev, w.Name).Put(k, storedWarning(next)))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -214,4 +231,27 @@ func decisionID(ctx context.Context) string {
 		return ""
 	}
 	return ds[len(ds)-1].ID
+}
+
+// involved reports whether person applied for, is A or B of, signed, or claimed a step of
+// the case (as the consumer's view last saw it).
+func (s *Service) involved(caseName, person string) bool {
+	c, _ := s.view.Load().get(caseName)
+	if c == nil {
+		return false
+	}
+	if c.Applicant == person || c.A == person || c.B == person {
+		return true
+	}
+	for _, sg := range c.Signatures {
+		if sg.Person == person || sg.OnBehalfOf == person {
+			return true
+		}
+	}
+	for _, a := range c.Active {
+		if a.ClaimedBy == person {
+			return true
+		}
+	}
+	return false
 }

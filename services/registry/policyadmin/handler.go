@@ -19,13 +19,7 @@ type handler struct {
 
 // status maps a domain error to a gRPC status, logging what it hides.
 func (h *handler) status(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if apierr.IsInternal(err) {
-		h.log.ErrorContext(ctx, "internal error", "err", err)
-	}
-	return apierr.FromError(err)
+	return apierr.Reply(ctx, h.log, err)
 }
 
 func (h *handler) ProposePolicySet(ctx context.Context, req *policyv1.ProposePolicySetRequest) (*policyv1.PolicySet, error) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -214,4 +215,16 @@ func ViolationsOf(err error) ([]*errdetails.BadRequest_FieldViolation, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Reply is how a handler answers err: nil for nil, otherwise its gRPC status (FromError);
+// an internal error is logged first, with what the status hides.
+func Reply(ctx context.Context, log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsInternal(err) {
+		log.ErrorContext(ctx, "internal error", "err", err)
+	}
+	return FromError(err)
 }

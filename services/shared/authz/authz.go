@@ -148,7 +148,7 @@ func Require(ctx context.Context, org, perm, what string) (context.Context, erro
 	if c == nil {
 		return nil, apierr.New(codes.Internal, apierr.ReasonInternal, "internal error", nil)
 	}
-	return check(ctx, c.az, c.method, auth.FromContext(ctx), org, perm, what)
+	return check(ctx, c.az, c.method, auth.FromContext(ctx), org, perm, what, false)
 }
 
 // RequirePlatform checks a platform-level permission inside a handler and returns ctx
@@ -162,15 +162,16 @@ func RequirePlatform(ctx context.Context, perm string) (context.Context, error) 
 	return c.az.Authorize(ctx, Request{Principal: p, Method: c.method, Permission: perm})
 }
 
-func check(ctx context.Context, az Authorizer, method string, p *auth.Principal, org, perm, what string) (context.Context, error) {
+func check(ctx context.Context, az Authorizer, method string, p *auth.Principal, org, perm, what string, crossOrg bool) (context.Context, error) {
 	if p == nil {
 		return nil, apierr.New(codes.Unauthenticated, apierr.ReasonUnauthenticated, "authentication required", nil)
 	}
 	if _, ok := p.Grant(org); !ok {
-		// Not granted the org: only a platform role that acts across orgs (the services'
-		// own identity) passes, and then each action is still decided in full — here by
-		// the permission if the method names one, and by the action's rules after.
-		if len(p.PlatformRoles) == 0 {
+		// Not granted the org: only on a method open to it (Access.cross_org), a platform
+		// role that acts across orgs (the services' own identity) passes, and then each
+		// action is still decided in full — here by the permission if the method names
+		// one, and by the action's rules after.
+		if !crossOrg || len(p.PlatformRoles) == 0 {
 			return nil, NotFound(what)
 		}
 		cctx, err := az.Authorize(ctx, Request{Principal: p, Method: method, Permission: CrossOrg})
@@ -220,7 +221,7 @@ func (r Rules) authorize(ctx context.Context, az Authorizer, method string, req 
 		if !ok {
 			return nil, apierr.Field(acc.OrgField, "must be a resource name starting with orgs/{org}", "必须是以 orgs/{单位} 开头的资源名")
 		}
-		return check(ctx, az, method, p, org, acc.Permission, name)
+		return check(ctx, az, method, p, org, acc.Permission, name, acc.CrossOrg)
 	case acc.Platform:
 		if acc.Permission != "" {
 			return az.Authorize(ctx, Request{Principal: p, Method: method, Permission: acc.Permission})

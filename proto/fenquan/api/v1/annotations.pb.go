@@ -42,7 +42,12 @@ type Access struct {
 	Platform bool `protobuf:"varint,4,opt,name=platform,proto3" json:"platform,omitempty"`
 	// The call may touch several orgs (e.g. apply of a catalogue file); the handler checks
 	// the permission for each org it touches through the same authoriser.
-	MultiOrg      bool `protobuf:"varint,5,opt,name=multi_org,json=multiOrg,proto3" json:"multi_org,omitempty"`
+	MultiOrg bool `protobuf:"varint,5,opt,name=multi_org,json=multiOrg,proto3" json:"multi_org,omitempty"`
+	// With org_field: a principal holding no grant in the org may still call the method
+	// there if a platform role of theirs has the permission platform.cross_org (the
+	// services' own identity: supervision holding a case, recording a warning). The
+	// method's permission and the action's rules are then decided as for anyone.
+	CrossOrg      bool `protobuf:"varint,6,opt,name=cross_org,json=crossOrg,proto3" json:"cross_org,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -112,6 +117,13 @@ func (x *Access) GetMultiOrg() bool {
 	return false
 }
 
+func (x *Access) GetCrossOrg() bool {
+	if x != nil {
+		return x.CrossOrg
+	}
+	return false
+}
+
 var file_fenquan_api_v1_annotations_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
@@ -133,7 +145,7 @@ var File_fenquan_api_v1_annotations_proto protoreflect.FileDescriptor
 
 const file_fenquan_api_v1_annotations_proto_rawDesc = "" +
 	"\n" +
-	" fenquan/api/v1/annotations.proto\x12\x0efenquan.api.v1\x1a google/protobuf/descriptor.proto\"\x96\x01\n" +
+	" fenquan/api/v1/annotations.proto\x12\x0efenquan.api.v1\x1a google/protobuf/descriptor.proto\"\xb3\x01\n" +
 	"\x06Access\x12\x16\n" +
 	"\x06public\x18\x01 \x01(\bR\x06public\x12\x1e\n" +
 	"\n" +
@@ -141,7 +153,8 @@ const file_fenquan_api_v1_annotations_proto_rawDesc = "" +
 	"permission\x12\x1b\n" +
 	"\torg_field\x18\x03 \x01(\tR\borgField\x12\x1a\n" +
 	"\bplatform\x18\x04 \x01(\bR\bplatform\x12\x1b\n" +
-	"\tmulti_org\x18\x05 \x01(\bR\bmultiOrg:P\n" +
+	"\tmulti_org\x18\x05 \x01(\bR\bmultiOrg\x12\x1b\n" +
+	"\tcross_org\x18\x06 \x01(\bR\bcrossOrg:P\n" +
 	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xf4\x93\x03 \x01(\v2\x16.fenquan.api.v1.AccessR\x06accessB7Z5github.com/fenquan/fenquan/proto/fenquan/api/v1;apiv1b\x06proto3"
 
 var (

@@ -3411,7 +3411,7 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\rACTION_ATTEND\x10\f\x12\x0f\n" +
 	"\vACTION_VOTE\x10\r\x12\x18\n" +
 	"\x14ACTION_CLOSE_MEETING\x10\x0e\x12\x13\n" +
-	"\x0fACTION_DELEGATE\x10\x0f2\xdc\v\n" +
+	"\x0fACTION_DELEGATE\x10\x0f2\xde\v\n" +
 	"\vCaseService\x12\xb7\x01\n" +
 	"\n" +
 	"CreateCase\x12&.fenquan.approval.v1.CreateCaseRequest\x1a\x19.fenquan.approval.v1.Case\"f\x92A0\n" +
@@ -3426,9 +3426,9 @@ const file_fenquan_approval_v1_approval_proto_rawDesc = "" +
 	"\x10ListOverdueSteps\x12,.fenquan.approval.v1.ListOverdueStepsRequest\x1a-.fenquan.approval.v1.ListOverdueStepsResponse\"[\x92A$\n" +
 	"\x05Cases\x12\x1bSteps past their time limit\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=orgs/*}/overdueSteps\x12\xbe\x01\n" +
 	"\x0eListCaseEvents\x12*.fenquan.approval.v1.ListCaseEventsRequest\x1a+.fenquan.approval.v1.ListCaseEventsResponse\"S\x92A\x1a\n" +
-	"\x05Cases\x12\x11A case's timeline\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=orgs/*/cases/*}/events\x12\xaa\x01\n" +
-	"\x03Act\x12\x1f.fenquan.approval.v1.ActRequest\x1a\x19.fenquan.approval.v1.Case\"g\x92A2\n" +
-	"\x05Cases\x12)Act on a case (sign, reject, return, …)\xa2\x9f\x19\x06\x1a\x04name\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=orgs/*/cases/*}:act\x12\xc1\x01\n" +
+	"\x05Cases\x12\x11A case's timeline\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02$\x12\"/v1/{parent=orgs/*/cases/*}/events\x12\xac\x01\n" +
+	"\x03Act\x12\x1f.fenquan.approval.v1.ActRequest\x1a\x19.fenquan.approval.v1.Case\"i\x92A2\n" +
+	"\x05Cases\x12)Act on a case (sign, reject, return, …)\xa2\x9f\x19\b\x1a\x04name0\x01\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=orgs/*/cases/*}:act\x12\xc1\x01\n" +
 	"\vCheckAction\x12'.fenquan.approval.v1.CheckActionRequest\x1a(.fenquan.approval.v1.CheckActionResponse\"_\x92A&\n" +
 	"\x05Cases\x12\x1dWould this action be allowed?\xa2\x9f\x19\x06\x1a\x04name\x82\xd3\xe4\x93\x02&:\x03act\"\x1f/v1/{name=orgs/*/cases/*}:check2\x86\x01\n" +
 	"\fEventService\x12v\n" +

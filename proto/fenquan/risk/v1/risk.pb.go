@@ -3799,7 +3799,7 @@ const file_fenquan_risk_v1_risk_proto_rawDesc = "" +
 	"\fExportFormat\x12\x1d\n" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EXPORT_FORMAT_XLSX\x10\x01\x12\x15\n" +
-	"\x11EXPORT_FORMAT_CSV\x10\x022\x87\x19\n" +
+	"\x11EXPORT_FORMAT_CSV\x10\x022\x89\x19\n" +
 	"\vRiskService\x12\xb2\x01\n" +
 	"\x0eCreateCampaign\x12&.fenquan.risk.v1.CreateCampaignRequest\x1a\x19.fenquan.risk.v1.Campaign\"]\x92A\x1f\n" +
 	"\x05Risks\x12\x16Open a review campaign\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02):\bcampaign\"\x1d/v1/{parent=orgs/*}/campaigns\x12\x98\x01\n" +
@@ -3828,9 +3828,9 @@ const file_fenquan_risk_v1_risk_proto_rawDesc = "" +
 	"\rFileObjection\x12%.fenquan.risk.v1.FileObjectionRequest\x1a\x1a.fenquan.risk.v1.RiskPoint\"l\x92A4\n" +
 	"\x05Risks\x12+Object to a risk point during its publicity\xa2\x9f\x19\x06\x1a\x04name\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=orgs/*/risks/*}:object\x12\xb5\x01\n" +
 	"\x0fAnswerObjection\x12'.fenquan.risk.v1.AnswerObjectionRequest\x1a\x1a.fenquan.risk.v1.RiskPoint\"]\x92A\x1c\n" +
-	"\x05Risks\x12\x13Answer an objection\xa2\x9f\x19\x06\x1a\x04name\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{name=orgs/*/risks/*}:answerObjection\x12\xe5\x01\n" +
-	"\rRecordWarning\x12%.fenquan.risk.v1.RecordWarningRequest\x1a&.fenquan.risk.v1.RecordWarningResponse\"\x84\x01\x92A9\n" +
-	"\x05Risks\x120Record a supervision warning (evidence feedback)\xa2\x9f\x19\x1d\x12\x13risk.warnings.write\x1a\x06parent\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{parent=orgs/*}/warnings\x12\xbb\x01\n" +
+	"\x05Risks\x12\x13Answer an objection\xa2\x9f\x19\x06\x1a\x04name\x82\xd3\xe4\x93\x02.:\x01*\")/v1/{name=orgs/*/risks/*}:answerObjection\x12\xe7\x01\n" +
+	"\rRecordWarning\x12%.fenquan.risk.v1.RecordWarningRequest\x1a&.fenquan.risk.v1.RecordWarningResponse\"\x86\x01\x92A9\n" +
+	"\x05Risks\x120Record a supervision warning (evidence feedback)\xa2\x9f\x19\x1f\x12\x13risk.warnings.write\x1a\x06parent0\x01\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{parent=orgs/*}/warnings\x12\xbb\x01\n" +
 	"\x0eExportRegister\x12&.fenquan.risk.v1.ExportRegisterRequest\x1a\x14.google.api.HttpBody\"k\x92A4\n" +
 	"\x05Risks\x12+Export the register (台账) as XLSX or CSV\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=orgs/*}/risks:export\x12\xad\x01\n" +
 	"\rRenderHeatMap\x12%.fenquan.risk.v1.RenderHeatMapRequest\x1a\x14.google.api.HttpBody\"_\x92A'\n" +
