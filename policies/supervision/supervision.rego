@@ -36,6 +36,7 @@ rule_ids := {
 # deadline_ns is a new deadline the finding sets (overdue_yellow), else 0.
 finding(id, subject, person, key, zh, en, deadline_ns) := {
 	"rule": id,
+	"name": meta.name_zh,
 	"severity": meta.severity,
 	"action": meta.action,
 	"subject": subject,

@@ -274,9 +274,10 @@ test_rules_metadata_complete if {
 test_findings_fields_complete if {
 	every inp in firing {
 		every f in found(inp) {
-			object.keys(f) == {"rule", "severity", "action", "subject", "person", "key", "zh", "en", "basis", "respond_days", "deadline_ns"}
+			object.keys(f) == {"rule", "name", "severity", "action", "subject", "person", "key", "zh", "en", "basis", "respond_days", "deadline_ns"}
 			f.rule in sv.rule_ids
 			meta := data.supervision.rules[f.rule]
+			f.name == meta.name_zh
 			f.severity == meta.severity
 			f.action == meta.action
 			f.basis == meta.basis

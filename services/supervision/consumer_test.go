@@ -29,7 +29,7 @@ func TestEventRulesRaiseOnce(t *testing.T) {
 	}
 	f := ws["fast_sign"][0]
 	if f.Severity != supervisionv1.Severity_SEVERITY_YELLOW || f.Subject != c.Name || f.Step != "zcjh" || f.State != supervisionv1.WarningState_WARNING_STATE_RAISED ||
-		len(f.Evidence) != 1 || f.Evidence[0].Type != "signed" || f.Evidence[0].Actor != pn("feng") || f.Notice == "" || f.DueTime == nil || f.Unit == "" {
+		len(f.Evidence) != 1 || f.Evidence[0].Type != "signed" || f.RuleName == "" || f.Evidence[0].Actor != pn("feng") || f.Notice == "" || f.DueTime == nil || f.Unit == "" {
 		t.Fatalf("fast_sign warning: %v", f)
 	}
 	o := ws["off_hours"][0]

@@ -197,7 +197,7 @@ func (s *Service) eventInput(view *caseView, ev *approvalv1.CaseEvent, c *approv
 
 // finding is one element of data.fenquan.supervision.findings.
 type finding struct {
-	Rule, Severity, Action, Subject, Person, Key, Zh, En, Basis string
+	Rule, Name, Severity, Action, Subject, Person, Key, Zh, En, Basis string
 	RespondDays                                                 int
 	DeadlineNs                                                  int64
 }
@@ -222,7 +222,7 @@ func parseFindings(raw []any) ([]finding, error) {
 			}
 			return 0
 		}
-		f := finding{Rule: str("rule"), Severity: str("severity"), Action: str("action"), Subject: str("subject"), Person: str("person"),
+		f := finding{Rule: str("rule"), Name: str("name"), Severity: str("severity"), Action: str("action"), Subject: str("subject"), Person: str("person"),
 			Key: str("key"), Zh: str("zh"), En: str("en"), Basis: str("basis"), RespondDays: int(num("respond_days")), DeadlineNs: num("deadline_ns")}
 		if f.Rule == "" || f.Key == "" {
 			return nil, fmt.Errorf("a finding without rule or key: %v", m)
@@ -248,7 +248,7 @@ func (s *Service) warning(f finding, org, unit, flow, step string, now time.Time
 	sev := severities[f.Severity]
 	due := addWorkingDays(now, max(f.RespondDays, 1))
 	w := &supervisionv1.Warning{
-		Name: warningName(org, warningID(f.Rule, f.Key)), Rule: f.Rule, Severity: sev, Action: f.Action,
+		Name: warningName(org, warningID(f.Rule, f.Key)), Rule: f.Rule, RuleName: f.Name, Severity: sev, Action: f.Action,
 		Subject: f.Subject, Person: f.Person, Unit: unit, Flow: flow, Step: step, Zh: f.Zh, En: f.En, Basis: f.Basis, Key: f.Key,
 		Evidence: ev, State: supervisionv1.WarningState_WARNING_STATE_RAISED, DueTime: timestamppb.New(due),
 		PolicyRevision: revision, RaiseTime: timestamppb.New(now), UpdateTime: timestamppb.New(now),
