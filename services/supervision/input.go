@@ -198,8 +198,8 @@ func (s *Service) eventInput(view *caseView, ev *approvalv1.CaseEvent, c *approv
 // finding is one element of data.fenquan.supervision.findings.
 type finding struct {
 	Rule, Name, Severity, Action, Subject, Person, Key, Zh, En, Basis string
-	RespondDays                                                 int
-	DeadlineNs                                                  int64
+	RespondDays                                                       int
+	DeadlineNs                                                        int64
 }
 
 func parseFindings(raw []any) ([]finding, error) {
