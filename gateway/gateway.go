@@ -133,6 +133,7 @@ var registrations = map[string][]registration{
 	},
 	"supervision": {
 		bind(&supervisionv1.SupervisionService_ServiceDesc, supervisionv1.NewSupervisionServiceClient, supervisionv1.RegisterSupervisionServiceHandlerClient),
+		bind(&supervisionv1.ComplaintService_ServiceDesc, supervisionv1.NewComplaintServiceClient, supervisionv1.RegisterComplaintServiceHandlerClient),
 	},
 }
 

@@ -87,3 +87,32 @@ findings contains f if {
 		0,
 	)
 }
+
+# METADATA
+# title: Substantiated complaints on a key post (廉政风险黄牌警告)
+# description: >-
+#   Complaint trigger (a complaint concluded as substantiated), once per post it is linked
+#   to (input.complaint_post): a key post (key_post) with at least
+#   data.supervision.complaints_yellow_count (2) substantiated complaints concluded in the
+#   year (substantiated, year). The card bars the post's unit from the top rating in that
+#   year's assessment. Subject the post. Key rule|post|year.
+# custom:
+#   id: complaints_on_key_post
+#   basis: 对群众反映强烈、被投诉举报查实的重点岗位,给予廉政风险黄牌警告,当年考核不得评为优秀(廉政风险防控考核办法)
+findings contains f if {
+	input.trigger == "complaint"
+	data.supervision.rules.complaints_on_key_post.enabled == true
+	cp := input.complaint_post
+	cp.key_post == true
+	cp.substantiated >= data.supervision.complaints_yellow_count
+	post := text(object.get(cp, "post", ""))
+	f := finding(
+		"complaints_on_key_post",
+		post,
+		"",
+		sprintf("complaints_on_key_post|%s|%v", [post, cp.year]),
+		sprintf("重点岗位 %s 在 %v 年被查实信访举报 %v 件(达到 %v 件),给予廉政风险黄牌警告,所在单位当年考核不得评为优秀", [post, cp.year, cp.substantiated, data.supervision.complaints_yellow_count]),
+		sprintf("key post %s had %v substantiated complaints in %v (at least %v): a 廉政风险黄牌 on the post; its unit may not be rated excellent that year", [post, cp.substantiated, cp.year, data.supervision.complaints_yellow_count]),
+		0,
+	)
+}

@@ -24,6 +24,7 @@ rule_ids := {
 	"transfer_to_person", "related_payee", "card_required", "split_payment",
 	"frequent_payments", "holiday_payment", "ahead_of_budget", "repeated_pair",
 	"fast_sign", "off_hours", "rotation_overdue", "frequent_moves",
+	"complaints_on_key_post",
 }
 
 # Every rule starts with its trigger (an equality on the input) and its switch

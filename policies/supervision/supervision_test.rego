@@ -211,7 +211,17 @@ fire_rotation_overdue := held_since("2021-11-20", 0)
 
 fire_frequent_moves := object.union(post_tick, {"holding": {"moves_this_year": 3}})
 
+# complaint_on(n, key) is the complaint trigger about post gkc-zfsh with n substantiated
+# complaints in 2026, a key post or not.
+complaint_on(n, key) := {
+	"trigger": "complaint", "org": "czj", "now_ns": 0, "day": "2026-11-21", "rest_day": true, "working_hours": false,
+	"complaint_post": {"post": "orgs/czj/posts/gkc-zfsh", "unit": "orgs/czj/units/gkc", "key_post": key, "substantiated": n, "year": 2026},
+}
+
+fire_complaints_on_key_post := complaint_on(2, true)
+
 firing := {
+	"complaints_on_key_post": fire_complaints_on_key_post,
 	"overdue_reminder": fire_overdue_reminder,
 	"overdue_yellow": fire_overdue_yellow,
 	"overdue_red": fire_overdue_red,
@@ -812,4 +822,27 @@ test_frequent_moves_quiet if {
 	quiet(fire_frequent_moves, "frequent_moves") with data.supervision.rules.frequent_moves.enabled as false
 	quiet(object.union(post_tick, {"holding": {"moves_this_year": 2}}), "frequent_moves")
 	quiet(object.union(fire_frequent_moves, {"trigger": "event"}), "frequent_moves")
+}
+
+# --- complaints_on_key_post
+
+test_complaints_on_key_post_fires if {
+	f := only(fire_complaints_on_key_post, "complaints_on_key_post")
+	f.severity == "YELLOW"
+	f.action == "warn"
+	f.subject == "orgs/czj/posts/gkc-zfsh"
+	f.person == ""
+	f.key == "complaints_on_key_post|orgs/czj/posts/gkc-zfsh|2026"
+	mentions(f, ["2026", "2 件", "黄牌"])
+}
+
+test_complaints_on_key_post_boundary if {
+	quiet(complaint_on(1, true), "complaints_on_key_post")
+	fires(complaint_on(3, true), "complaints_on_key_post")
+	quiet(complaint_on(5, false), "complaints_on_key_post")
+}
+
+test_complaints_on_key_post_quiet if {
+	quiet(fire_complaints_on_key_post, "complaints_on_key_post") with data.supervision.rules.complaints_on_key_post.enabled as false
+	quiet(object.union(fire_complaints_on_key_post, {"trigger": "clock"}), "complaints_on_key_post")
 }

@@ -62,6 +62,7 @@ type env struct {
 	dev     *auth.DevTokens
 	clock   *clock
 	sup     supervisionv1.SupervisionServiceClient
+	supConn *grpc.ClientConn
 	svc     *supervision.Service
 	stopSvc func()
 	mu      sync.Mutex
@@ -172,7 +173,7 @@ func (e *env) start() {
 	}
 	e.svc, e.stopSvc = svc, cancel
 	conn := e.serve("supervision", supervision.GRPCServices, svc.Register)
-	e.sup = supervisionv1.NewSupervisionServiceClient(conn)
+	e.sup, e.supConn = supervisionv1.NewSupervisionServiceClient(conn), conn
 }
 
 func (e *env) token(person string, grants ...string) string {

@@ -43,3 +43,35 @@ func (h *handler) Backtest(ctx context.Context, req *supervisionv1.BacktestReque
 func (h *handler) GetConsumerStatus(ctx context.Context, _ *supervisionv1.GetConsumerStatusRequest) (*supervisionv1.ConsumerStatus, error) {
 	return h.s.status(), nil
 }
+
+// complaintHandler implements the complaint service (信访举报).
+type complaintHandler struct {
+	supervisionv1.UnimplementedComplaintServiceServer
+	s   *Service
+	log *slog.Logger
+}
+
+func (h *complaintHandler) SubmitComplaint(ctx context.Context, req *supervisionv1.SubmitComplaintRequest) (*supervisionv1.ComplaintReceipt, error) {
+	r, err := h.s.SubmitComplaint(ctx, req)
+	return r, apierr.Reply(ctx, h.log, err)
+}
+
+func (h *complaintHandler) GetComplaintStatus(ctx context.Context, req *supervisionv1.GetComplaintStatusRequest) (*supervisionv1.ComplaintStatus, error) {
+	r, err := h.s.GetComplaintStatus(ctx, req)
+	return r, apierr.Reply(ctx, h.log, err)
+}
+
+func (h *complaintHandler) ListComplaints(ctx context.Context, req *supervisionv1.ListComplaintsRequest) (*supervisionv1.ListComplaintsResponse, error) {
+	r, err := h.s.ListComplaints(ctx, req)
+	return r, apierr.Reply(ctx, h.log, err)
+}
+
+func (h *complaintHandler) GetComplaint(ctx context.Context, req *supervisionv1.GetComplaintRequest) (*supervisionv1.Complaint, error) {
+	r, err := h.s.GetComplaint(ctx, req.GetName())
+	return r, apierr.Reply(ctx, h.log, err)
+}
+
+func (h *complaintHandler) ActOnComplaint(ctx context.Context, req *supervisionv1.ActOnComplaintRequest) (*supervisionv1.Complaint, error) {
+	r, err := h.s.ActOnComplaint(ctx, req)
+	return r, apierr.Reply(ctx, h.log, err)
+}

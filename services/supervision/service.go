@@ -26,7 +26,7 @@ import (
 )
 
 // GRPCServices are the gRPC services the supervision service serves.
-var GRPCServices = []string{supervisionv1.SupervisionService_ServiceDesc.ServiceName}
+var GRPCServices = []string{supervisionv1.SupervisionService_ServiceDesc.ServiceName, supervisionv1.ComplaintService_ServiceDesc.ServiceName}
 
 // Config configures the supervision service.
 type Config struct {
@@ -152,11 +152,23 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 // Register adds the service's gRPC services to a server.
 func (s *Service) Register(gs grpc.ServiceRegistrar) {
 	supervisionv1.RegisterSupervisionServiceServer(gs, &handler{s: s, log: s.log})
+	supervisionv1.RegisterComplaintServiceServer(gs, &complaintHandler{s: s, log: s.log})
 }
 
 func (s *Service) decode(key string, value []byte, modRev int64) (any, error) {
 	org, coll, ids, ok := s.keys.data.Parse(key)
-	if !ok || coll != "warnings" || len(ids) != 1 {
+	if !ok || len(ids) != 1 {
+		return nil, nil
+	}
+	if coll == "complaints" {
+		c := &supervisionv1.Complaint{}
+		if err := store.Unmarshal(value, c); err != nil {
+			return nil, err
+		}
+		c.Name, c.Etag = complaintName(org, ids[0]), store.FormatEtag(modRev)
+		return c, nil
+	}
+	if coll != "warnings" {
 		return nil, nil
 	}
 	w := &supervisionv1.Warning{}

@@ -791,3 +791,16 @@ func (f *Facts) Orgs() []string {
 	sort.Strings(out)
 	return out
 }
+
+// KeyPost reports whether the org's post (by id) is a key post (重点岗位), and its unit's
+// name; ok is false for a post the facts do not hold.
+func (f *Facts) KeyPost(org, post string) (key bool, unit string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o := f.orgs[org]; o != nil {
+		if p := o.posts[post]; p != nil {
+			return p.KeyPost, p.Unit, true
+		}
+	}
+	return false, "", false
+}

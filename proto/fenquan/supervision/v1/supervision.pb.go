@@ -216,6 +216,124 @@ func (WarningAction) EnumDescriptor() ([]byte, []int) {
 	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{2}
 }
 
+type ComplaintState int32
+
+const (
+	ComplaintState_COMPLAINT_STATE_UNSPECIFIED ComplaintState = 0
+	// 已受理.
+	ComplaintState_COMPLAINT_STATE_RECEIVED ComplaintState = 1
+	// 已交办.
+	ComplaintState_COMPLAINT_STATE_ASSIGNED ComplaintState = 2
+	// 调查核实中.
+	ComplaintState_COMPLAINT_STATE_INVESTIGATING ComplaintState = 3
+	// 已办结.
+	ComplaintState_COMPLAINT_STATE_CONCLUDED ComplaintState = 4
+)
+
+// Enum value maps for ComplaintState.
+var (
+	ComplaintState_name = map[int32]string{
+		0: "COMPLAINT_STATE_UNSPECIFIED",
+		1: "COMPLAINT_STATE_RECEIVED",
+		2: "COMPLAINT_STATE_ASSIGNED",
+		3: "COMPLAINT_STATE_INVESTIGATING",
+		4: "COMPLAINT_STATE_CONCLUDED",
+	}
+	ComplaintState_value = map[string]int32{
+		"COMPLAINT_STATE_UNSPECIFIED":   0,
+		"COMPLAINT_STATE_RECEIVED":      1,
+		"COMPLAINT_STATE_ASSIGNED":      2,
+		"COMPLAINT_STATE_INVESTIGATING": 3,
+		"COMPLAINT_STATE_CONCLUDED":     4,
+	}
+)
+
+func (x ComplaintState) Enum() *ComplaintState {
+	p := new(ComplaintState)
+	*p = x
+	return p
+}
+
+func (x ComplaintState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ComplaintState) Descriptor() protoreflect.EnumDescriptor {
+	return file_fenquan_supervision_v1_supervision_proto_enumTypes[3].Descriptor()
+}
+
+func (ComplaintState) Type() protoreflect.EnumType {
+	return &file_fenquan_supervision_v1_supervision_proto_enumTypes[3]
+}
+
+func (x ComplaintState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ComplaintState.Descriptor instead.
+func (ComplaintState) EnumDescriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{3}
+}
+
+type ComplaintAction int32
+
+const (
+	ComplaintAction_COMPLAINT_ACTION_UNSPECIFIED ComplaintAction = 0
+	// 交办: to an investigator (assignee).
+	ComplaintAction_COMPLAINT_ACTION_ASSIGN ComplaintAction = 1
+	// 调查核实 begins (text: the plan).
+	ComplaintAction_COMPLAINT_ACTION_INVESTIGATE ComplaintAction = 2
+	// Link to posts, people, cases and risk points (added to those linked).
+	ComplaintAction_COMPLAINT_ACTION_LINK ComplaintAction = 3
+	// 办结: substantiated or not, findings (text) and the reply to the complainant.
+	ComplaintAction_COMPLAINT_ACTION_CONCLUDE ComplaintAction = 4
+)
+
+// Enum value maps for ComplaintAction.
+var (
+	ComplaintAction_name = map[int32]string{
+		0: "COMPLAINT_ACTION_UNSPECIFIED",
+		1: "COMPLAINT_ACTION_ASSIGN",
+		2: "COMPLAINT_ACTION_INVESTIGATE",
+		3: "COMPLAINT_ACTION_LINK",
+		4: "COMPLAINT_ACTION_CONCLUDE",
+	}
+	ComplaintAction_value = map[string]int32{
+		"COMPLAINT_ACTION_UNSPECIFIED": 0,
+		"COMPLAINT_ACTION_ASSIGN":      1,
+		"COMPLAINT_ACTION_INVESTIGATE": 2,
+		"COMPLAINT_ACTION_LINK":        3,
+		"COMPLAINT_ACTION_CONCLUDE":    4,
+	}
+)
+
+func (x ComplaintAction) Enum() *ComplaintAction {
+	p := new(ComplaintAction)
+	*p = x
+	return p
+}
+
+func (x ComplaintAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ComplaintAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_fenquan_supervision_v1_supervision_proto_enumTypes[4].Descriptor()
+}
+
+func (ComplaintAction) Type() protoreflect.EnumType {
+	return &file_fenquan_supervision_v1_supervision_proto_enumTypes[4]
+}
+
+func (x ComplaintAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ComplaintAction.Descriptor instead.
+func (ComplaintAction) EnumDescriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{4}
+}
+
 // Evidence is an event the warning rests on.
 type Evidence struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1411,6 +1529,833 @@ func (x *ConsumerStatus) GetLastTick() *timestamppb.Timestamp {
 	return nil
 }
 
+type SubmitComplaintRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Parent string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// 举报内容.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// 被举报对象: a person, post, unit or matter, in the complainant's words.
+	About string `protobuf:"bytes,3,opt,name=about,proto3" json:"about,omitempty"`
+	// How to reach the complainant, if they choose (shown to the investigators only).
+	Contact       string `protobuf:"bytes,4,opt,name=contact,proto3" json:"contact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitComplaintRequest) Reset() {
+	*x = SubmitComplaintRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitComplaintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitComplaintRequest) ProtoMessage() {}
+
+func (x *SubmitComplaintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitComplaintRequest.ProtoReflect.Descriptor instead.
+func (*SubmitComplaintRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SubmitComplaintRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *SubmitComplaintRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SubmitComplaintRequest) GetAbout() string {
+	if x != nil {
+		return x.About
+	}
+	return ""
+}
+
+func (x *SubmitComplaintRequest) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+type ComplaintReceipt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code to follow the complaint with; keep it: it is not stored, only its hash.
+	ReceiptCode   string                 `protobuf:"bytes,1,opt,name=receipt_code,json=receiptCode,proto3" json:"receipt_code,omitempty"`
+	ReceiveTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComplaintReceipt) Reset() {
+	*x = ComplaintReceipt{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComplaintReceipt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComplaintReceipt) ProtoMessage() {}
+
+func (x *ComplaintReceipt) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComplaintReceipt.ProtoReflect.Descriptor instead.
+func (*ComplaintReceipt) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ComplaintReceipt) GetReceiptCode() string {
+	if x != nil {
+		return x.ReceiptCode
+	}
+	return ""
+}
+
+func (x *ComplaintReceipt) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+type GetComplaintStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReceiptCode   string                 `protobuf:"bytes,1,opt,name=receipt_code,json=receiptCode,proto3" json:"receipt_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetComplaintStatusRequest) Reset() {
+	*x = GetComplaintStatusRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComplaintStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComplaintStatusRequest) ProtoMessage() {}
+
+func (x *GetComplaintStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComplaintStatusRequest.ProtoReflect.Descriptor instead.
+func (*GetComplaintStatusRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetComplaintStatusRequest) GetReceiptCode() string {
+	if x != nil {
+		return x.ReceiptCode
+	}
+	return ""
+}
+
+type ComplaintStatus struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	State       ComplaintState         `protobuf:"varint,1,opt,name=state,proto3,enum=fenquan.supervision.v1.ComplaintState" json:"state,omitempty"`
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	UpdateTime  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Once concluded: 属实 (substantiated) or 不属实.
+	Outcome string `protobuf:"bytes,4,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The reply to the complainant.
+	Reply         string `protobuf:"bytes,5,opt,name=reply,proto3" json:"reply,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComplaintStatus) Reset() {
+	*x = ComplaintStatus{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComplaintStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComplaintStatus) ProtoMessage() {}
+
+func (x *ComplaintStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComplaintStatus.ProtoReflect.Descriptor instead.
+func (*ComplaintStatus) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ComplaintStatus) GetState() ComplaintState {
+	if x != nil {
+		return x.State
+	}
+	return ComplaintState_COMPLAINT_STATE_UNSPECIFIED
+}
+
+func (x *ComplaintStatus) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *ComplaintStatus) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *ComplaintStatus) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *ComplaintStatus) GetReply() string {
+	if x != nil {
+		return x.Reply
+	}
+	return ""
+}
+
+type ComplaintChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          ComplaintState         `protobuf:"varint,1,opt,name=from,proto3,enum=fenquan.supervision.v1.ComplaintState" json:"from,omitempty"`
+	To            ComplaintState         `protobuf:"varint,2,opt,name=to,proto3,enum=fenquan.supervision.v1.ComplaintState" json:"to,omitempty"`
+	By            string                 `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	DecisionId    string                 `protobuf:"bytes,6,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComplaintChange) Reset() {
+	*x = ComplaintChange{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComplaintChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComplaintChange) ProtoMessage() {}
+
+func (x *ComplaintChange) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComplaintChange.ProtoReflect.Descriptor instead.
+func (*ComplaintChange) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ComplaintChange) GetFrom() ComplaintState {
+	if x != nil {
+		return x.From
+	}
+	return ComplaintState_COMPLAINT_STATE_UNSPECIFIED
+}
+
+func (x *ComplaintChange) GetTo() ComplaintState {
+	if x != nil {
+		return x.To
+	}
+	return ComplaintState_COMPLAINT_STATE_UNSPECIFIED
+}
+
+func (x *ComplaintChange) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *ComplaintChange) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ComplaintChange) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ComplaintChange) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+type Complaint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "orgs/{org}/supervision/complaints/{id}".
+	Name    string         `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Text    string         `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	About   string         `protobuf:"bytes,3,opt,name=about,proto3" json:"about,omitempty"`
+	Contact string         `protobuf:"bytes,4,opt,name=contact,proto3" json:"contact,omitempty"`
+	State   ComplaintState `protobuf:"varint,5,opt,name=state,proto3,enum=fenquan.supervision.v1.ComplaintState" json:"state,omitempty"`
+	// The investigator it is assigned to ("orgs/{org}/people/{person}").
+	Assignee      string   `protobuf:"bytes,6,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	Posts         []string `protobuf:"bytes,7,rep,name=posts,proto3" json:"posts,omitempty"`
+	People        []string `protobuf:"bytes,8,rep,name=people,proto3" json:"people,omitempty"`
+	Cases         []string `protobuf:"bytes,9,rep,name=cases,proto3" json:"cases,omitempty"`
+	Risks         []string `protobuf:"bytes,10,rep,name=risks,proto3" json:"risks,omitempty"`
+	Substantiated bool     `protobuf:"varint,11,opt,name=substantiated,proto3" json:"substantiated,omitempty"`
+	// What the investigation found.
+	Findings string `protobuf:"bytes,12,opt,name=findings,proto3" json:"findings,omitempty"`
+	// The reply to the complainant (shown with the receipt code).
+	Reply         string                 `protobuf:"bytes,13,opt,name=reply,proto3" json:"reply,omitempty"`
+	History       []*ComplaintChange     `protobuf:"bytes,14,rep,name=history,proto3" json:"history,omitempty"`
+	Etag          string                 `protobuf:"bytes,30,opt,name=etag,proto3" json:"etag,omitempty"`
+	ReceiveTime   *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,32,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	ConcludeTime  *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=conclude_time,json=concludeTime,proto3" json:"conclude_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Complaint) Reset() {
+	*x = Complaint{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Complaint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Complaint) ProtoMessage() {}
+
+func (x *Complaint) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Complaint.ProtoReflect.Descriptor instead.
+func (*Complaint) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Complaint) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Complaint) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Complaint) GetAbout() string {
+	if x != nil {
+		return x.About
+	}
+	return ""
+}
+
+func (x *Complaint) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *Complaint) GetState() ComplaintState {
+	if x != nil {
+		return x.State
+	}
+	return ComplaintState_COMPLAINT_STATE_UNSPECIFIED
+}
+
+func (x *Complaint) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *Complaint) GetPosts() []string {
+	if x != nil {
+		return x.Posts
+	}
+	return nil
+}
+
+func (x *Complaint) GetPeople() []string {
+	if x != nil {
+		return x.People
+	}
+	return nil
+}
+
+func (x *Complaint) GetCases() []string {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *Complaint) GetRisks() []string {
+	if x != nil {
+		return x.Risks
+	}
+	return nil
+}
+
+func (x *Complaint) GetSubstantiated() bool {
+	if x != nil {
+		return x.Substantiated
+	}
+	return false
+}
+
+func (x *Complaint) GetFindings() string {
+	if x != nil {
+		return x.Findings
+	}
+	return ""
+}
+
+func (x *Complaint) GetReply() string {
+	if x != nil {
+		return x.Reply
+	}
+	return ""
+}
+
+func (x *Complaint) GetHistory() []*ComplaintChange {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *Complaint) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *Complaint) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *Complaint) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Complaint) GetConcludeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConcludeTime
+	}
+	return nil
+}
+
+type ListComplaintsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Parent    string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	PageSize  int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	State     ComplaintState         `protobuf:"varint,4,opt,name=state,proto3,enum=fenquan.supervision.v1.ComplaintState" json:"state,omitempty"`
+	// Complaints linked to this post.
+	Post          string `protobuf:"bytes,5,opt,name=post,proto3" json:"post,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListComplaintsRequest) Reset() {
+	*x = ListComplaintsRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListComplaintsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListComplaintsRequest) ProtoMessage() {}
+
+func (x *ListComplaintsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListComplaintsRequest.ProtoReflect.Descriptor instead.
+func (*ListComplaintsRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListComplaintsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListComplaintsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListComplaintsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListComplaintsRequest) GetState() ComplaintState {
+	if x != nil {
+		return x.State
+	}
+	return ComplaintState_COMPLAINT_STATE_UNSPECIFIED
+}
+
+func (x *ListComplaintsRequest) GetPost() string {
+	if x != nil {
+		return x.Post
+	}
+	return ""
+}
+
+type ListComplaintsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Complaints    []*Complaint           `protobuf:"bytes,1,rep,name=complaints,proto3" json:"complaints,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	TotalSize     int32                  `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListComplaintsResponse) Reset() {
+	*x = ListComplaintsResponse{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListComplaintsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListComplaintsResponse) ProtoMessage() {}
+
+func (x *ListComplaintsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListComplaintsResponse.ProtoReflect.Descriptor instead.
+func (*ListComplaintsResponse) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListComplaintsResponse) GetComplaints() []*Complaint {
+	if x != nil {
+		return x.Complaints
+	}
+	return nil
+}
+
+func (x *ListComplaintsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListComplaintsResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+type GetComplaintRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetComplaintRequest) Reset() {
+	*x = GetComplaintRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComplaintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComplaintRequest) ProtoMessage() {}
+
+func (x *GetComplaintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComplaintRequest.ProtoReflect.Descriptor instead.
+func (*GetComplaintRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetComplaintRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ActOnComplaintRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Action        ComplaintAction        `protobuf:"varint,2,opt,name=action,proto3,enum=fenquan.supervision.v1.ComplaintAction" json:"action,omitempty"`
+	Assignee      string                 `protobuf:"bytes,3,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	Posts         []string               `protobuf:"bytes,5,rep,name=posts,proto3" json:"posts,omitempty"`
+	People        []string               `protobuf:"bytes,6,rep,name=people,proto3" json:"people,omitempty"`
+	Cases         []string               `protobuf:"bytes,7,rep,name=cases,proto3" json:"cases,omitempty"`
+	Risks         []string               `protobuf:"bytes,8,rep,name=risks,proto3" json:"risks,omitempty"`
+	Substantiated bool                   `protobuf:"varint,9,opt,name=substantiated,proto3" json:"substantiated,omitempty"`
+	Reply         string                 `protobuf:"bytes,10,opt,name=reply,proto3" json:"reply,omitempty"`
+	Etag          string                 `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	RequestId     string                 `protobuf:"bytes,12,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActOnComplaintRequest) Reset() {
+	*x = ActOnComplaintRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActOnComplaintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActOnComplaintRequest) ProtoMessage() {}
+
+func (x *ActOnComplaintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActOnComplaintRequest.ProtoReflect.Descriptor instead.
+func (*ActOnComplaintRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ActOnComplaintRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ActOnComplaintRequest) GetAction() ComplaintAction {
+	if x != nil {
+		return x.Action
+	}
+	return ComplaintAction_COMPLAINT_ACTION_UNSPECIFIED
+}
+
+func (x *ActOnComplaintRequest) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *ActOnComplaintRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ActOnComplaintRequest) GetPosts() []string {
+	if x != nil {
+		return x.Posts
+	}
+	return nil
+}
+
+func (x *ActOnComplaintRequest) GetPeople() []string {
+	if x != nil {
+		return x.People
+	}
+	return nil
+}
+
+func (x *ActOnComplaintRequest) GetCases() []string {
+	if x != nil {
+		return x.Cases
+	}
+	return nil
+}
+
+func (x *ActOnComplaintRequest) GetRisks() []string {
+	if x != nil {
+		return x.Risks
+	}
+	return nil
+}
+
+func (x *ActOnComplaintRequest) GetSubstantiated() bool {
+	if x != nil {
+		return x.Substantiated
+	}
+	return false
+}
+
+func (x *ActOnComplaintRequest) GetReply() string {
+	if x != nil {
+		return x.Reply
+	}
+	return ""
+}
+
+func (x *ActOnComplaintRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ActOnComplaintRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_fenquan_supervision_v1_supervision_proto protoreflect.FileDescriptor
 
 const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
@@ -1530,7 +2475,88 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\bwarnings\x18\x03 \x01(\x03R\bwarnings\x12#\n" +
 	"\rpending_holds\x18\x04 \x01(\x05R\fpendingHolds\x12B\n" +
 	"\x0flast_event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rlastEventTime\x127\n" +
-	"\tlast_tick\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTick*`\n" +
+	"\tlast_tick\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTick\"\xc6\x01\n" +
+	"\x16SubmitComplaintRequest\x12H\n" +
+	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12\x1e\n" +
+	"\x04text\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\n" +
+	"\x18\x88'R\x04text\x12\x1e\n" +
+	"\x05about\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x05about\x12\"\n" +
+	"\acontact\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\acontact\"t\n" +
+	"\x10ComplaintReceipt\x12!\n" +
+	"\freceipt_code\x18\x01 \x01(\tR\vreceiptCode\x12=\n" +
+	"\freceive_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\"U\n" +
+	"\x19GetComplaintStatusRequest\x128\n" +
+	"\freceipt_code\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[A-Z2-7]{20}$R\vreceiptCode\"\xfb\x01\n" +
+	"\x0fComplaintStatus\x12<\n" +
+	"\x05state\x18\x01 \x01(\x0e2&.fenquan.supervision.v1.ComplaintStateR\x05state\x12=\n" +
+	"\freceive_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12;\n" +
+	"\vupdate_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12\x18\n" +
+	"\aoutcome\x18\x04 \x01(\tR\aoutcome\x12\x14\n" +
+	"\x05reply\x18\x05 \x01(\tR\x05reply\"\xfa\x01\n" +
+	"\x0fComplaintChange\x12:\n" +
+	"\x04from\x18\x01 \x01(\x0e2&.fenquan.supervision.v1.ComplaintStateR\x04from\x126\n" +
+	"\x02to\x18\x02 \x01(\x0e2&.fenquan.supervision.v1.ComplaintStateR\x02to\x12\x0e\n" +
+	"\x02by\x18\x03 \x01(\tR\x02by\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12.\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1f\n" +
+	"\vdecision_id\x18\x06 \x01(\tR\n" +
+	"decisionId\"\x83\x05\n" +
+	"\tComplaint\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x14\n" +
+	"\x05about\x18\x03 \x01(\tR\x05about\x12\x18\n" +
+	"\acontact\x18\x04 \x01(\tR\acontact\x12<\n" +
+	"\x05state\x18\x05 \x01(\x0e2&.fenquan.supervision.v1.ComplaintStateR\x05state\x12\x1a\n" +
+	"\bassignee\x18\x06 \x01(\tR\bassignee\x12\x14\n" +
+	"\x05posts\x18\a \x03(\tR\x05posts\x12\x16\n" +
+	"\x06people\x18\b \x03(\tR\x06people\x12\x14\n" +
+	"\x05cases\x18\t \x03(\tR\x05cases\x12\x14\n" +
+	"\x05risks\x18\n" +
+	" \x03(\tR\x05risks\x12$\n" +
+	"\rsubstantiated\x18\v \x01(\bR\rsubstantiated\x12\x1a\n" +
+	"\bfindings\x18\f \x01(\tR\bfindings\x12\x14\n" +
+	"\x05reply\x18\r \x01(\tR\x05reply\x12A\n" +
+	"\ahistory\x18\x0e \x03(\v2'.fenquan.supervision.v1.ComplaintChangeR\ahistory\x12\x12\n" +
+	"\x04etag\x18\x1e \x01(\tR\x04etag\x12=\n" +
+	"\freceive_time\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12;\n" +
+	"\vupdate_time\x18  \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12?\n" +
+	"\rconclude_time\x18! \x01(\v2\x1a.google.protobuf.TimestampR\fconcludeTime\"\x99\x02\n" +
+	"\x15ListComplaintsRequest\x12H\n" +
+	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\tpageToken\x12F\n" +
+	"\x05state\x18\x04 \x01(\x0e2&.fenquan.supervision.v1.ComplaintStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12\x1c\n" +
+	"\x04post\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x04post\"\xa2\x01\n" +
+	"\x16ListComplaintsResponse\x12A\n" +
+	"\n" +
+	"complaints\x18\x01 \x03(\v2!.fenquan.supervision.v1.ComplaintR\n" +
+	"complaints\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"o\n" +
+	"\x13GetComplaintRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xbaHAr?2=^orgs/[a-z0-9-]{1,63}/supervision/complaints/[a-z0-9-]{1,63}$R\x04name\"\xd1\x05\n" +
+	"\x15ActOnComplaintRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xbaHAr?2=^orgs/[a-z0-9-]{1,63}/supervision/complaints/[a-z0-9-]{1,63}$R\x04name\x12K\n" +
+	"\x06action\x18\x02 \x01(\x0e2'.fenquan.supervision.v1.ComplaintActionB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06action\x12$\n" +
+	"\bassignee\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\bassignee\x12\x1c\n" +
+	"\x04text\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\x04text\x12P\n" +
+	"\x05posts\x18\x05 \x03(\tB:\xbaH7\x92\x014\x102\"0r.2,^orgs/[a-z0-9-]{1,63}/posts/[a-z0-9-]{1,63}$R\x05posts\x12S\n" +
+	"\x06people\x18\x06 \x03(\tB;\xbaH8\x92\x015\x102\"1r/2-^orgs/[a-z0-9-]{1,63}/people/[a-z0-9-]{1,63}$R\x06people\x12P\n" +
+	"\x05cases\x18\a \x03(\tB:\xbaH7\x92\x014\x102\"0r.2,^orgs/[a-z0-9-]{1,63}/cases/[a-z0-9-]{1,63}$R\x05cases\x12P\n" +
+	"\x05risks\x18\b \x03(\tB:\xbaH7\x92\x014\x102\"0r.2,^orgs/[a-z0-9-]{1,63}/risks/[a-z0-9-]{1,63}$R\x05risks\x12$\n" +
+	"\rsubstantiated\x18\t \x01(\bR\rsubstantiated\x12\x1e\n" +
+	"\x05reply\x18\n" +
+	" \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\x05reply\x12\x12\n" +
+	"\x04etag\x18\v \x01(\tR\x04etag\x12(\n" +
+	"\n" +
+	"request_id\x18\f \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\trequestId*`\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSEVERITY_NOTICE\x10\x01\x12\x13\n" +
@@ -1552,7 +2578,19 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\x16WARNING_ACTION_RECTIFY\x10\x04\x12\x18\n" +
 	"\x14WARNING_ACTION_CLOSE\x10\x05\x12\x1a\n" +
 	"\x16WARNING_ACTION_DISPOSE\x10\x06\x12\x1f\n" +
-	"\x1bWARNING_ACTION_RELEASE_HOLD\x10\a2\xa3\t\n" +
+	"\x1bWARNING_ACTION_RELEASE_HOLD\x10\a*\xaf\x01\n" +
+	"\x0eComplaintState\x12\x1f\n" +
+	"\x1bCOMPLAINT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18COMPLAINT_STATE_RECEIVED\x10\x01\x12\x1c\n" +
+	"\x18COMPLAINT_STATE_ASSIGNED\x10\x02\x12!\n" +
+	"\x1dCOMPLAINT_STATE_INVESTIGATING\x10\x03\x12\x1d\n" +
+	"\x19COMPLAINT_STATE_CONCLUDED\x10\x04*\xac\x01\n" +
+	"\x0fComplaintAction\x12 \n" +
+	"\x1cCOMPLAINT_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17COMPLAINT_ACTION_ASSIGN\x10\x01\x12 \n" +
+	"\x1cCOMPLAINT_ACTION_INVESTIGATE\x10\x02\x12\x19\n" +
+	"\x15COMPLAINT_ACTION_LINK\x10\x03\x12\x1d\n" +
+	"\x19COMPLAINT_ACTION_CONCLUDE\x10\x042\xa3\t\n" +
 	"\x12SupervisionService\x12\xcf\x01\n" +
 	"\fListWarnings\x12+.fenquan.supervision.v1.ListWarningsRequest\x1a,.fenquan.supervision.v1.ListWarningsResponse\"d\x92A%\n" +
 	"\vSupervision\x12\x16List warnings (预警)\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02*\x12(/v1/{parent=orgs/*}/supervision/warnings\x12\xd1\x01\n" +
@@ -1564,7 +2602,18 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\bBacktest\x12'.fenquan.supervision.v1.BacktestRequest\x1a(.fenquan.supervision.v1.BacktestResponse\"\x8b\x01\x92A3\n" +
 	"\vSupervision\x12$Backtest a rule set over past events\xa2\x9f\x19\x1e\x12\x14supervision.backtest\x1a\x06parent\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{parent=orgs/*}/supervision:backtest\x12\xdf\x01\n" +
 	"\x11GetConsumerStatus\x120.fenquan.supervision.v1.GetConsumerStatusRequest\x1a&.fenquan.supervision.v1.ConsumerStatus\"p\x92A.\n" +
-	"\vSupervision\x12\x1fWhere the event consumer stands\xa2\x9f\x19\x1b\x12\x17supervision.status.read \x01\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/supervision/consumerBGZEgithub.com/fenquan/fenquan/proto/fenquan/supervision/v1;supervisionv1b\x06proto3"
+	"\vSupervision\x12\x1fWhere the event consumer stands\xa2\x9f\x19\x1b\x12\x17supervision.status.read \x01\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/supervision/consumer2\xa2\t\n" +
+	"\x10ComplaintService\x12\xdb\x01\n" +
+	"\x0fSubmitComplaint\x12..fenquan.supervision.v1.SubmitComplaintRequest\x1a(.fenquan.supervision.v1.ComplaintReceipt\"n\x92A5\n" +
+	"\x06Public\x12)File a complaint (信访举报), no loginb\x00\xa2\x9f\x19\x02\b\x01\x82\xd3\xe4\x93\x02*:\x01*\"%/public/v1/{parent=orgs/*}/complaints\x12\xd4\x01\n" +
+	"\x12GetComplaintStatus\x121.fenquan.supervision.v1.GetComplaintStatusRequest\x1a'.fenquan.supervision.v1.ComplaintStatus\"b\x92A2\n" +
+	"\x06Public\x12&Follow a complaint by its receipt codeb\x00\xa2\x9f\x19\x02\b\x01\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/public/v1/complaints:status\x12\xee\x01\n" +
+	"\x0eListComplaints\x12-.fenquan.supervision.v1.ListComplaintsRequest\x1a..fenquan.supervision.v1.ListComplaintsResponse\"}\x92A\x1e\n" +
+	"\vSupervision\x12\x0fList complaints\xa2\x9f\x19&\x12\x1csupervision.complaints.write\x1a\x06parent\x82\xd3\xe4\x93\x02,\x12*/v1/{parent=orgs/*}/supervision/complaints\x12\xdb\x01\n" +
+	"\fGetComplaint\x12+.fenquan.supervision.v1.GetComplaintRequest\x1a!.fenquan.supervision.v1.Complaint\"{\x92A\x1e\n" +
+	"\vSupervision\x12\x0fGet a complaint\xa2\x9f\x19$\x12\x1csupervision.complaints.write\x1a\x04name\x82\xd3\xe4\x93\x02,\x12*/v1/{name=orgs/*/supervision/complaints/*}\x12\x89\x02\n" +
+	"\x0eActOnComplaint\x12-.fenquan.supervision.v1.ActOnComplaintRequest\x1a!.fenquan.supervision.v1.Complaint\"\xa4\x01\x92A@\n" +
+	"\vSupervision\x121Assign, investigate, link or conclude a complaint\xa2\x9f\x19$\x12\x1csupervision.complaints.write\x1a\x04name\x82\xd3\xe4\x93\x023:\x01*\"./v1/{name=orgs/*/supervision/complaints/*}:actBGZEgithub.com/fenquan/fenquan/proto/fenquan/supervision/v1;supervisionv1b\x06proto3"
 
 var (
 	file_fenquan_supervision_v1_supervision_proto_rawDescOnce sync.Once
@@ -1578,65 +2627,102 @@ func file_fenquan_supervision_v1_supervision_proto_rawDescGZIP() []byte {
 	return file_fenquan_supervision_v1_supervision_proto_rawDescData
 }
 
-var file_fenquan_supervision_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_fenquan_supervision_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_fenquan_supervision_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_fenquan_supervision_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_fenquan_supervision_v1_supervision_proto_goTypes = []any{
-	(Severity)(0),                    // 0: fenquan.supervision.v1.Severity
-	(WarningState)(0),                // 1: fenquan.supervision.v1.WarningState
-	(WarningAction)(0),               // 2: fenquan.supervision.v1.WarningAction
-	(*Evidence)(nil),                 // 3: fenquan.supervision.v1.Evidence
-	(*WarningChange)(nil),            // 4: fenquan.supervision.v1.WarningChange
-	(*Disposition)(nil),              // 5: fenquan.supervision.v1.Disposition
-	(*Warning)(nil),                  // 6: fenquan.supervision.v1.Warning
-	(*ListWarningsRequest)(nil),      // 7: fenquan.supervision.v1.ListWarningsRequest
-	(*ListWarningsResponse)(nil),     // 8: fenquan.supervision.v1.ListWarningsResponse
-	(*GetWarningRequest)(nil),        // 9: fenquan.supervision.v1.GetWarningRequest
-	(*ActOnWarningRequest)(nil),      // 10: fenquan.supervision.v1.ActOnWarningRequest
-	(*BacktestRequest)(nil),          // 11: fenquan.supervision.v1.BacktestRequest
-	(*RuleCount)(nil),                // 12: fenquan.supervision.v1.RuleCount
-	(*BacktestResponse)(nil),         // 13: fenquan.supervision.v1.BacktestResponse
-	(*GetConsumerStatusRequest)(nil), // 14: fenquan.supervision.v1.GetConsumerStatusRequest
-	(*ConsumerStatus)(nil),           // 15: fenquan.supervision.v1.ConsumerStatus
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
+	(Severity)(0),                     // 0: fenquan.supervision.v1.Severity
+	(WarningState)(0),                 // 1: fenquan.supervision.v1.WarningState
+	(WarningAction)(0),                // 2: fenquan.supervision.v1.WarningAction
+	(ComplaintState)(0),               // 3: fenquan.supervision.v1.ComplaintState
+	(ComplaintAction)(0),              // 4: fenquan.supervision.v1.ComplaintAction
+	(*Evidence)(nil),                  // 5: fenquan.supervision.v1.Evidence
+	(*WarningChange)(nil),             // 6: fenquan.supervision.v1.WarningChange
+	(*Disposition)(nil),               // 7: fenquan.supervision.v1.Disposition
+	(*Warning)(nil),                   // 8: fenquan.supervision.v1.Warning
+	(*ListWarningsRequest)(nil),       // 9: fenquan.supervision.v1.ListWarningsRequest
+	(*ListWarningsResponse)(nil),      // 10: fenquan.supervision.v1.ListWarningsResponse
+	(*GetWarningRequest)(nil),         // 11: fenquan.supervision.v1.GetWarningRequest
+	(*ActOnWarningRequest)(nil),       // 12: fenquan.supervision.v1.ActOnWarningRequest
+	(*BacktestRequest)(nil),           // 13: fenquan.supervision.v1.BacktestRequest
+	(*RuleCount)(nil),                 // 14: fenquan.supervision.v1.RuleCount
+	(*BacktestResponse)(nil),          // 15: fenquan.supervision.v1.BacktestResponse
+	(*GetConsumerStatusRequest)(nil),  // 16: fenquan.supervision.v1.GetConsumerStatusRequest
+	(*ConsumerStatus)(nil),            // 17: fenquan.supervision.v1.ConsumerStatus
+	(*SubmitComplaintRequest)(nil),    // 18: fenquan.supervision.v1.SubmitComplaintRequest
+	(*ComplaintReceipt)(nil),          // 19: fenquan.supervision.v1.ComplaintReceipt
+	(*GetComplaintStatusRequest)(nil), // 20: fenquan.supervision.v1.GetComplaintStatusRequest
+	(*ComplaintStatus)(nil),           // 21: fenquan.supervision.v1.ComplaintStatus
+	(*ComplaintChange)(nil),           // 22: fenquan.supervision.v1.ComplaintChange
+	(*Complaint)(nil),                 // 23: fenquan.supervision.v1.Complaint
+	(*ListComplaintsRequest)(nil),     // 24: fenquan.supervision.v1.ListComplaintsRequest
+	(*ListComplaintsResponse)(nil),    // 25: fenquan.supervision.v1.ListComplaintsResponse
+	(*GetComplaintRequest)(nil),       // 26: fenquan.supervision.v1.GetComplaintRequest
+	(*ActOnComplaintRequest)(nil),     // 27: fenquan.supervision.v1.ActOnComplaintRequest
+	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
 }
 var file_fenquan_supervision_v1_supervision_proto_depIdxs = []int32{
-	16, // 0: fenquan.supervision.v1.Evidence.time:type_name -> google.protobuf.Timestamp
+	28, // 0: fenquan.supervision.v1.Evidence.time:type_name -> google.protobuf.Timestamp
 	1,  // 1: fenquan.supervision.v1.WarningChange.from:type_name -> fenquan.supervision.v1.WarningState
 	1,  // 2: fenquan.supervision.v1.WarningChange.to:type_name -> fenquan.supervision.v1.WarningState
-	16, // 3: fenquan.supervision.v1.WarningChange.time:type_name -> google.protobuf.Timestamp
-	16, // 4: fenquan.supervision.v1.Disposition.time:type_name -> google.protobuf.Timestamp
+	28, // 3: fenquan.supervision.v1.WarningChange.time:type_name -> google.protobuf.Timestamp
+	28, // 4: fenquan.supervision.v1.Disposition.time:type_name -> google.protobuf.Timestamp
 	0,  // 5: fenquan.supervision.v1.Warning.severity:type_name -> fenquan.supervision.v1.Severity
-	3,  // 6: fenquan.supervision.v1.Warning.evidence:type_name -> fenquan.supervision.v1.Evidence
+	5,  // 6: fenquan.supervision.v1.Warning.evidence:type_name -> fenquan.supervision.v1.Evidence
 	1,  // 7: fenquan.supervision.v1.Warning.state:type_name -> fenquan.supervision.v1.WarningState
-	16, // 8: fenquan.supervision.v1.Warning.due_time:type_name -> google.protobuf.Timestamp
-	16, // 9: fenquan.supervision.v1.Warning.deadline:type_name -> google.protobuf.Timestamp
-	4,  // 10: fenquan.supervision.v1.Warning.history:type_name -> fenquan.supervision.v1.WarningChange
-	5,  // 11: fenquan.supervision.v1.Warning.dispositions:type_name -> fenquan.supervision.v1.Disposition
-	16, // 12: fenquan.supervision.v1.Warning.raise_time:type_name -> google.protobuf.Timestamp
-	16, // 13: fenquan.supervision.v1.Warning.update_time:type_name -> google.protobuf.Timestamp
+	28, // 8: fenquan.supervision.v1.Warning.due_time:type_name -> google.protobuf.Timestamp
+	28, // 9: fenquan.supervision.v1.Warning.deadline:type_name -> google.protobuf.Timestamp
+	6,  // 10: fenquan.supervision.v1.Warning.history:type_name -> fenquan.supervision.v1.WarningChange
+	7,  // 11: fenquan.supervision.v1.Warning.dispositions:type_name -> fenquan.supervision.v1.Disposition
+	28, // 12: fenquan.supervision.v1.Warning.raise_time:type_name -> google.protobuf.Timestamp
+	28, // 13: fenquan.supervision.v1.Warning.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 14: fenquan.supervision.v1.ListWarningsRequest.severity:type_name -> fenquan.supervision.v1.Severity
 	1,  // 15: fenquan.supervision.v1.ListWarningsRequest.state:type_name -> fenquan.supervision.v1.WarningState
-	6,  // 16: fenquan.supervision.v1.ListWarningsResponse.warnings:type_name -> fenquan.supervision.v1.Warning
+	8,  // 16: fenquan.supervision.v1.ListWarningsResponse.warnings:type_name -> fenquan.supervision.v1.Warning
 	2,  // 17: fenquan.supervision.v1.ActOnWarningRequest.action:type_name -> fenquan.supervision.v1.WarningAction
 	0,  // 18: fenquan.supervision.v1.RuleCount.severity:type_name -> fenquan.supervision.v1.Severity
-	12, // 19: fenquan.supervision.v1.BacktestResponse.rules:type_name -> fenquan.supervision.v1.RuleCount
-	16, // 20: fenquan.supervision.v1.ConsumerStatus.last_event_time:type_name -> google.protobuf.Timestamp
-	16, // 21: fenquan.supervision.v1.ConsumerStatus.last_tick:type_name -> google.protobuf.Timestamp
-	7,  // 22: fenquan.supervision.v1.SupervisionService.ListWarnings:input_type -> fenquan.supervision.v1.ListWarningsRequest
-	9,  // 23: fenquan.supervision.v1.SupervisionService.GetWarning:input_type -> fenquan.supervision.v1.GetWarningRequest
-	10, // 24: fenquan.supervision.v1.SupervisionService.ActOnWarning:input_type -> fenquan.supervision.v1.ActOnWarningRequest
-	11, // 25: fenquan.supervision.v1.SupervisionService.Backtest:input_type -> fenquan.supervision.v1.BacktestRequest
-	14, // 26: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:input_type -> fenquan.supervision.v1.GetConsumerStatusRequest
-	8,  // 27: fenquan.supervision.v1.SupervisionService.ListWarnings:output_type -> fenquan.supervision.v1.ListWarningsResponse
-	6,  // 28: fenquan.supervision.v1.SupervisionService.GetWarning:output_type -> fenquan.supervision.v1.Warning
-	6,  // 29: fenquan.supervision.v1.SupervisionService.ActOnWarning:output_type -> fenquan.supervision.v1.Warning
-	13, // 30: fenquan.supervision.v1.SupervisionService.Backtest:output_type -> fenquan.supervision.v1.BacktestResponse
-	15, // 31: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:output_type -> fenquan.supervision.v1.ConsumerStatus
-	27, // [27:32] is the sub-list for method output_type
-	22, // [22:27] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 19: fenquan.supervision.v1.BacktestResponse.rules:type_name -> fenquan.supervision.v1.RuleCount
+	28, // 20: fenquan.supervision.v1.ConsumerStatus.last_event_time:type_name -> google.protobuf.Timestamp
+	28, // 21: fenquan.supervision.v1.ConsumerStatus.last_tick:type_name -> google.protobuf.Timestamp
+	28, // 22: fenquan.supervision.v1.ComplaintReceipt.receive_time:type_name -> google.protobuf.Timestamp
+	3,  // 23: fenquan.supervision.v1.ComplaintStatus.state:type_name -> fenquan.supervision.v1.ComplaintState
+	28, // 24: fenquan.supervision.v1.ComplaintStatus.receive_time:type_name -> google.protobuf.Timestamp
+	28, // 25: fenquan.supervision.v1.ComplaintStatus.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 26: fenquan.supervision.v1.ComplaintChange.from:type_name -> fenquan.supervision.v1.ComplaintState
+	3,  // 27: fenquan.supervision.v1.ComplaintChange.to:type_name -> fenquan.supervision.v1.ComplaintState
+	28, // 28: fenquan.supervision.v1.ComplaintChange.time:type_name -> google.protobuf.Timestamp
+	3,  // 29: fenquan.supervision.v1.Complaint.state:type_name -> fenquan.supervision.v1.ComplaintState
+	22, // 30: fenquan.supervision.v1.Complaint.history:type_name -> fenquan.supervision.v1.ComplaintChange
+	28, // 31: fenquan.supervision.v1.Complaint.receive_time:type_name -> google.protobuf.Timestamp
+	28, // 32: fenquan.supervision.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
+	28, // 33: fenquan.supervision.v1.Complaint.conclude_time:type_name -> google.protobuf.Timestamp
+	3,  // 34: fenquan.supervision.v1.ListComplaintsRequest.state:type_name -> fenquan.supervision.v1.ComplaintState
+	23, // 35: fenquan.supervision.v1.ListComplaintsResponse.complaints:type_name -> fenquan.supervision.v1.Complaint
+	4,  // 36: fenquan.supervision.v1.ActOnComplaintRequest.action:type_name -> fenquan.supervision.v1.ComplaintAction
+	9,  // 37: fenquan.supervision.v1.SupervisionService.ListWarnings:input_type -> fenquan.supervision.v1.ListWarningsRequest
+	11, // 38: fenquan.supervision.v1.SupervisionService.GetWarning:input_type -> fenquan.supervision.v1.GetWarningRequest
+	12, // 39: fenquan.supervision.v1.SupervisionService.ActOnWarning:input_type -> fenquan.supervision.v1.ActOnWarningRequest
+	13, // 40: fenquan.supervision.v1.SupervisionService.Backtest:input_type -> fenquan.supervision.v1.BacktestRequest
+	16, // 41: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:input_type -> fenquan.supervision.v1.GetConsumerStatusRequest
+	18, // 42: fenquan.supervision.v1.ComplaintService.SubmitComplaint:input_type -> fenquan.supervision.v1.SubmitComplaintRequest
+	20, // 43: fenquan.supervision.v1.ComplaintService.GetComplaintStatus:input_type -> fenquan.supervision.v1.GetComplaintStatusRequest
+	24, // 44: fenquan.supervision.v1.ComplaintService.ListComplaints:input_type -> fenquan.supervision.v1.ListComplaintsRequest
+	26, // 45: fenquan.supervision.v1.ComplaintService.GetComplaint:input_type -> fenquan.supervision.v1.GetComplaintRequest
+	27, // 46: fenquan.supervision.v1.ComplaintService.ActOnComplaint:input_type -> fenquan.supervision.v1.ActOnComplaintRequest
+	10, // 47: fenquan.supervision.v1.SupervisionService.ListWarnings:output_type -> fenquan.supervision.v1.ListWarningsResponse
+	8,  // 48: fenquan.supervision.v1.SupervisionService.GetWarning:output_type -> fenquan.supervision.v1.Warning
+	8,  // 49: fenquan.supervision.v1.SupervisionService.ActOnWarning:output_type -> fenquan.supervision.v1.Warning
+	15, // 50: fenquan.supervision.v1.SupervisionService.Backtest:output_type -> fenquan.supervision.v1.BacktestResponse
+	17, // 51: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:output_type -> fenquan.supervision.v1.ConsumerStatus
+	19, // 52: fenquan.supervision.v1.ComplaintService.SubmitComplaint:output_type -> fenquan.supervision.v1.ComplaintReceipt
+	21, // 53: fenquan.supervision.v1.ComplaintService.GetComplaintStatus:output_type -> fenquan.supervision.v1.ComplaintStatus
+	25, // 54: fenquan.supervision.v1.ComplaintService.ListComplaints:output_type -> fenquan.supervision.v1.ListComplaintsResponse
+	23, // 55: fenquan.supervision.v1.ComplaintService.GetComplaint:output_type -> fenquan.supervision.v1.Complaint
+	23, // 56: fenquan.supervision.v1.ComplaintService.ActOnComplaint:output_type -> fenquan.supervision.v1.Complaint
+	47, // [47:57] is the sub-list for method output_type
+	37, // [37:47] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_fenquan_supervision_v1_supervision_proto_init() }
@@ -1649,10 +2735,10 @@ func file_fenquan_supervision_v1_supervision_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fenquan_supervision_v1_supervision_proto_rawDesc), len(file_fenquan_supervision_v1_supervision_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   13,
+			NumEnums:      5,
+			NumMessages:   23,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_fenquan_supervision_v1_supervision_proto_goTypes,
 		DependencyIndexes: file_fenquan_supervision_v1_supervision_proto_depIdxs,

@@ -295,3 +295,277 @@ var SupervisionService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "fenquan/supervision/v1/supervision.proto",
 }
+
+const (
+	ComplaintService_SubmitComplaint_FullMethodName    = "/fenquan.supervision.v1.ComplaintService/SubmitComplaint"
+	ComplaintService_GetComplaintStatus_FullMethodName = "/fenquan.supervision.v1.ComplaintService/GetComplaintStatus"
+	ComplaintService_ListComplaints_FullMethodName     = "/fenquan.supervision.v1.ComplaintService/ListComplaints"
+	ComplaintService_GetComplaint_FullMethodName       = "/fenquan.supervision.v1.ComplaintService/GetComplaint"
+	ComplaintService_ActOnComplaint_FullMethodName     = "/fenquan.supervision.v1.ComplaintService/ActOnComplaint"
+)
+
+// ComplaintServiceClient is the client API for ComplaintService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ComplaintService is 信访举报: anyone may file a complaint without logging in and follow it
+// with the receipt code it answers — a code that says nothing of who filed it or what it
+// is about; the discipline office assigns, investigates and concludes it, linking it to
+// posts, people, cases and risk points. Two substantiated complaints on a key post in a
+// year raise a 廉政风险黄牌 on that post (rule complaints_on_key_post).
+type ComplaintServiceClient interface {
+	SubmitComplaint(ctx context.Context, in *SubmitComplaintRequest, opts ...grpc.CallOption) (*ComplaintReceipt, error)
+	// GetComplaintStatus answers, for a receipt code, the complaint's state and (once
+	// concluded) its outcome and the reply to the complainant; nothing else. POST, so the
+	// code stays out of URLs and access logs.
+	GetComplaintStatus(ctx context.Context, in *GetComplaintStatusRequest, opts ...grpc.CallOption) (*ComplaintStatus, error)
+	ListComplaints(ctx context.Context, in *ListComplaintsRequest, opts ...grpc.CallOption) (*ListComplaintsResponse, error)
+	GetComplaint(ctx context.Context, in *GetComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
+	// ActOnComplaint assigns, investigates, links and concludes a complaint.
+	ActOnComplaint(ctx context.Context, in *ActOnComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
+}
+
+type complaintServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewComplaintServiceClient(cc grpc.ClientConnInterface) ComplaintServiceClient {
+	return &complaintServiceClient{cc}
+}
+
+func (c *complaintServiceClient) SubmitComplaint(ctx context.Context, in *SubmitComplaintRequest, opts ...grpc.CallOption) (*ComplaintReceipt, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComplaintReceipt)
+	err := c.cc.Invoke(ctx, ComplaintService_SubmitComplaint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *complaintServiceClient) GetComplaintStatus(ctx context.Context, in *GetComplaintStatusRequest, opts ...grpc.CallOption) (*ComplaintStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComplaintStatus)
+	err := c.cc.Invoke(ctx, ComplaintService_GetComplaintStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *complaintServiceClient) ListComplaints(ctx context.Context, in *ListComplaintsRequest, opts ...grpc.CallOption) (*ListComplaintsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListComplaintsResponse)
+	err := c.cc.Invoke(ctx, ComplaintService_ListComplaints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *complaintServiceClient) GetComplaint(ctx context.Context, in *GetComplaintRequest, opts ...grpc.CallOption) (*Complaint, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Complaint)
+	err := c.cc.Invoke(ctx, ComplaintService_GetComplaint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *complaintServiceClient) ActOnComplaint(ctx context.Context, in *ActOnComplaintRequest, opts ...grpc.CallOption) (*Complaint, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Complaint)
+	err := c.cc.Invoke(ctx, ComplaintService_ActOnComplaint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ComplaintServiceServer is the server API for ComplaintService service.
+// All implementations must embed UnimplementedComplaintServiceServer
+// for forward compatibility.
+//
+// ComplaintService is 信访举报: anyone may file a complaint without logging in and follow it
+// with the receipt code it answers — a code that says nothing of who filed it or what it
+// is about; the discipline office assigns, investigates and concludes it, linking it to
+// posts, people, cases and risk points. Two substantiated complaints on a key post in a
+// year raise a 廉政风险黄牌 on that post (rule complaints_on_key_post).
+type ComplaintServiceServer interface {
+	SubmitComplaint(context.Context, *SubmitComplaintRequest) (*ComplaintReceipt, error)
+	// GetComplaintStatus answers, for a receipt code, the complaint's state and (once
+	// concluded) its outcome and the reply to the complainant; nothing else. POST, so the
+	// code stays out of URLs and access logs.
+	GetComplaintStatus(context.Context, *GetComplaintStatusRequest) (*ComplaintStatus, error)
+	ListComplaints(context.Context, *ListComplaintsRequest) (*ListComplaintsResponse, error)
+	GetComplaint(context.Context, *GetComplaintRequest) (*Complaint, error)
+	// ActOnComplaint assigns, investigates, links and concludes a complaint.
+	ActOnComplaint(context.Context, *ActOnComplaintRequest) (*Complaint, error)
+	mustEmbedUnimplementedComplaintServiceServer()
+}
+
+// UnimplementedComplaintServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedComplaintServiceServer struct{}
+
+func (UnimplementedComplaintServiceServer) SubmitComplaint(context.Context, *SubmitComplaintRequest) (*ComplaintReceipt, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitComplaint not implemented")
+}
+func (UnimplementedComplaintServiceServer) GetComplaintStatus(context.Context, *GetComplaintStatusRequest) (*ComplaintStatus, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetComplaintStatus not implemented")
+}
+func (UnimplementedComplaintServiceServer) ListComplaints(context.Context, *ListComplaintsRequest) (*ListComplaintsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListComplaints not implemented")
+}
+func (UnimplementedComplaintServiceServer) GetComplaint(context.Context, *GetComplaintRequest) (*Complaint, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetComplaint not implemented")
+}
+func (UnimplementedComplaintServiceServer) ActOnComplaint(context.Context, *ActOnComplaintRequest) (*Complaint, error) {
+	return nil, status.Error(codes.Unimplemented, "method ActOnComplaint not implemented")
+}
+func (UnimplementedComplaintServiceServer) mustEmbedUnimplementedComplaintServiceServer() {}
+func (UnimplementedComplaintServiceServer) testEmbeddedByValue()                          {}
+
+// UnsafeComplaintServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ComplaintServiceServer will
+// result in compilation errors.
+type UnsafeComplaintServiceServer interface {
+	mustEmbedUnimplementedComplaintServiceServer()
+}
+
+func RegisterComplaintServiceServer(s grpc.ServiceRegistrar, srv ComplaintServiceServer) {
+	// If the following call panics, it indicates UnimplementedComplaintServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ComplaintService_ServiceDesc, srv)
+}
+
+func _ComplaintService_SubmitComplaint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitComplaintRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintServiceServer).SubmitComplaint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintService_SubmitComplaint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintServiceServer).SubmitComplaint(ctx, req.(*SubmitComplaintRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComplaintService_GetComplaintStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetComplaintStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintServiceServer).GetComplaintStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintService_GetComplaintStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintServiceServer).GetComplaintStatus(ctx, req.(*GetComplaintStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComplaintService_ListComplaints_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListComplaintsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintServiceServer).ListComplaints(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintService_ListComplaints_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintServiceServer).ListComplaints(ctx, req.(*ListComplaintsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComplaintService_GetComplaint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetComplaintRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintServiceServer).GetComplaint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintService_GetComplaint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintServiceServer).GetComplaint(ctx, req.(*GetComplaintRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComplaintService_ActOnComplaint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ActOnComplaintRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintServiceServer).ActOnComplaint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintService_ActOnComplaint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintServiceServer).ActOnComplaint(ctx, req.(*ActOnComplaintRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ComplaintService_ServiceDesc is the grpc.ServiceDesc for ComplaintService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ComplaintService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "fenquan.supervision.v1.ComplaintService",
+	HandlerType: (*ComplaintServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "SubmitComplaint",
+			Handler:    _ComplaintService_SubmitComplaint_Handler,
+		},
+		{
+			MethodName: "GetComplaintStatus",
+			Handler:    _ComplaintService_GetComplaintStatus_Handler,
+		},
+		{
+			MethodName: "ListComplaints",
+			Handler:    _ComplaintService_ListComplaints_Handler,
+		},
+		{
+			MethodName: "GetComplaint",
+			Handler:    _ComplaintService_GetComplaint_Handler,
+		},
+		{
+			MethodName: "ActOnComplaint",
+			Handler:    _ComplaintService_ActOnComplaint_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "fenquan/supervision/v1/supervision.proto",
+}
