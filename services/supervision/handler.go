@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
+
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 )
@@ -37,6 +39,16 @@ func (h *handler) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 
 func (h *handler) Backtest(ctx context.Context, req *supervisionv1.BacktestRequest) (*supervisionv1.BacktestResponse, error) {
 	r, err := h.s.Backtest(ctx, req)
+	return r, h.status(ctx, err)
+}
+
+func (h *handler) GetAssessment(ctx context.Context, req *supervisionv1.GetAssessmentRequest) (*supervisionv1.Assessment, error) {
+	r, err := h.s.GetAssessment(ctx, req)
+	return r, h.status(ctx, err)
+}
+
+func (h *handler) ExportAssessment(ctx context.Context, req *supervisionv1.ExportAssessmentRequest) (*httpbody.HttpBody, error) {
+	r, err := h.s.ExportAssessment(ctx, req)
 	return r, h.status(ctx, err)
 }
 

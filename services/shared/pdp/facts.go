@@ -804,3 +804,25 @@ func (f *Facts) KeyPost(org, post string) (key bool, unit string, ok bool) {
 	}
 	return false, "", false
 }
+
+// UnitInfo is a unit as the facts hold it.
+type UnitInfo struct {
+	Name, DisplayName string
+	Leadership        bool
+}
+
+// Units lists the org's units by name.
+func (f *Facts) Units(org string) []UnitInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orgs[org]
+	if o == nil {
+		return nil
+	}
+	out := make([]UnitInfo, 0, len(o.units))
+	for _, u := range o.units {
+		out = append(out, UnitInfo{Name: u.Name, DisplayName: u.DisplayName, Leadership: u.Kind == registryv1.UnitKind_UNIT_KIND_LEADERSHIP})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

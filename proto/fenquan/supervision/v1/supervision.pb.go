@@ -11,7 +11,7 @@ import (
 	_ "github.com/fenquan/fenquan/proto/fenquan/api/v1"
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
-	_ "google.golang.org/genproto/googleapis/api/httpbody"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -332,6 +332,56 @@ func (x ComplaintAction) Number() protoreflect.EnumNumber {
 // Deprecated: Use ComplaintAction.Descriptor instead.
 func (ComplaintAction) EnumDescriptor() ([]byte, []int) {
 	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{4}
+}
+
+type AssessmentFormat int32
+
+const (
+	AssessmentFormat_ASSESSMENT_FORMAT_UNSPECIFIED AssessmentFormat = 0
+	AssessmentFormat_ASSESSMENT_FORMAT_XLSX        AssessmentFormat = 1
+	// A printable page (HTML with print styles).
+	AssessmentFormat_ASSESSMENT_FORMAT_HTML AssessmentFormat = 2
+)
+
+// Enum value maps for AssessmentFormat.
+var (
+	AssessmentFormat_name = map[int32]string{
+		0: "ASSESSMENT_FORMAT_UNSPECIFIED",
+		1: "ASSESSMENT_FORMAT_XLSX",
+		2: "ASSESSMENT_FORMAT_HTML",
+	}
+	AssessmentFormat_value = map[string]int32{
+		"ASSESSMENT_FORMAT_UNSPECIFIED": 0,
+		"ASSESSMENT_FORMAT_XLSX":        1,
+		"ASSESSMENT_FORMAT_HTML":        2,
+	}
+)
+
+func (x AssessmentFormat) Enum() *AssessmentFormat {
+	p := new(AssessmentFormat)
+	*p = x
+	return p
+}
+
+func (x AssessmentFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AssessmentFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_fenquan_supervision_v1_supervision_proto_enumTypes[5].Descriptor()
+}
+
+func (AssessmentFormat) Type() protoreflect.EnumType {
+	return &file_fenquan_supervision_v1_supervision_proto_enumTypes[5]
+}
+
+func (x AssessmentFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AssessmentFormat.Descriptor instead.
+func (AssessmentFormat) EnumDescriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{5}
 }
 
 // Evidence is an event the warning rests on.
@@ -2356,6 +2406,377 @@ func (x *ActOnComplaintRequest) GetRequestId() string {
 	return ""
 }
 
+type GetAssessmentRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Parent string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// "2026" (a year), "2026Q4" (a quarter) or "2026-11" (a month); China time.
+	Period        string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAssessmentRequest) Reset() {
+	*x = GetAssessmentRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAssessmentRequest) ProtoMessage() {}
+
+func (x *GetAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*GetAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetAssessmentRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *GetAssessmentRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+type ExportAssessmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Parent        string                 `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Period        string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	Format        AssessmentFormat       `protobuf:"varint,3,opt,name=format,proto3,enum=fenquan.supervision.v1.AssessmentFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportAssessmentRequest) Reset() {
+	*x = ExportAssessmentRequest{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportAssessmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportAssessmentRequest) ProtoMessage() {}
+
+func (x *ExportAssessmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportAssessmentRequest.ProtoReflect.Descriptor instead.
+func (*ExportAssessmentRequest) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExportAssessmentRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ExportAssessmentRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *ExportAssessmentRequest) GetFormat() AssessmentFormat {
+	if x != nil {
+		return x.Format
+	}
+	return AssessmentFormat_ASSESSMENT_FORMAT_UNSPECIFIED
+}
+
+// Scorecard is one unit's period.
+type Scorecard struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Unit        string                 `protobuf:"bytes,1,opt,name=unit,proto3" json:"unit,omitempty"`
+	UnitName    string                 `protobuf:"bytes,2,opt,name=unit_name,json=unitName,proto3" json:"unit_name,omitempty"`
+	Notices     int32                  `protobuf:"varint,3,opt,name=notices,proto3" json:"notices,omitempty"`
+	YellowCards int32                  `protobuf:"varint,4,opt,name=yellow_cards,json=yellowCards,proto3" json:"yellow_cards,omitempty"`
+	RedCards    int32                  `protobuf:"varint,5,opt,name=red_cards,json=redCards,proto3" json:"red_cards,omitempty"`
+	// Warnings by rule.
+	ByRule map[string]int32 `protobuf:"bytes,6,rep,name=by_rule,json=byRule,proto3" json:"by_rule,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// Warnings rectified within their time limits (raise + 20 working days), and those not
+	// (rectified late, or open past their current stage's deadline).
+	RectifiedOnTime         int32 `protobuf:"varint,7,opt,name=rectified_on_time,json=rectifiedOnTime,proto3" json:"rectified_on_time,omitempty"`
+	Overdue                 int32 `protobuf:"varint,8,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	ComplaintsReceived      int32 `protobuf:"varint,9,opt,name=complaints_received,json=complaintsReceived,proto3" json:"complaints_received,omitempty"`
+	ComplaintsSubstantiated int32 `protobuf:"varint,10,opt,name=complaints_substantiated,json=complaintsSubstantiated,proto3" json:"complaints_substantiated,omitempty"`
+	// The 廉政风险黄牌 from complaints on a key post (bars the top rating).
+	ComplaintCards int32 `protobuf:"varint,11,opt,name=complaint_cards,json=complaintCards,proto3" json:"complaint_cards,omitempty"`
+	// The risk register's measures of the unit in place or verified, and all of them
+	// (-1 when the register could not be asked).
+	MeasuresInPlace int32   `protobuf:"varint,12,opt,name=measures_in_place,json=measuresInPlace,proto3" json:"measures_in_place,omitempty"`
+	Measures        int32   `protobuf:"varint,13,opt,name=measures,proto3" json:"measures,omitempty"`
+	Score           float64 `protobuf:"fixed64,14,opt,name=score,proto3" json:"score,omitempty"`
+	// 优秀, 良好, 合格, 不合格.
+	Rating        string `protobuf:"bytes,15,opt,name=rating,proto3" json:"rating,omitempty"`
+	Rank          int32  `protobuf:"varint,16,opt,name=rank,proto3" json:"rank,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scorecard) Reset() {
+	*x = Scorecard{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scorecard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scorecard) ProtoMessage() {}
+
+func (x *Scorecard) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scorecard.ProtoReflect.Descriptor instead.
+func (*Scorecard) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Scorecard) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *Scorecard) GetUnitName() string {
+	if x != nil {
+		return x.UnitName
+	}
+	return ""
+}
+
+func (x *Scorecard) GetNotices() int32 {
+	if x != nil {
+		return x.Notices
+	}
+	return 0
+}
+
+func (x *Scorecard) GetYellowCards() int32 {
+	if x != nil {
+		return x.YellowCards
+	}
+	return 0
+}
+
+func (x *Scorecard) GetRedCards() int32 {
+	if x != nil {
+		return x.RedCards
+	}
+	return 0
+}
+
+func (x *Scorecard) GetByRule() map[string]int32 {
+	if x != nil {
+		return x.ByRule
+	}
+	return nil
+}
+
+func (x *Scorecard) GetRectifiedOnTime() int32 {
+	if x != nil {
+		return x.RectifiedOnTime
+	}
+	return 0
+}
+
+func (x *Scorecard) GetOverdue() int32 {
+	if x != nil {
+		return x.Overdue
+	}
+	return 0
+}
+
+func (x *Scorecard) GetComplaintsReceived() int32 {
+	if x != nil {
+		return x.ComplaintsReceived
+	}
+	return 0
+}
+
+func (x *Scorecard) GetComplaintsSubstantiated() int32 {
+	if x != nil {
+		return x.ComplaintsSubstantiated
+	}
+	return 0
+}
+
+func (x *Scorecard) GetComplaintCards() int32 {
+	if x != nil {
+		return x.ComplaintCards
+	}
+	return 0
+}
+
+func (x *Scorecard) GetMeasuresInPlace() int32 {
+	if x != nil {
+		return x.MeasuresInPlace
+	}
+	return 0
+}
+
+func (x *Scorecard) GetMeasures() int32 {
+	if x != nil {
+		return x.Measures
+	}
+	return 0
+}
+
+func (x *Scorecard) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Scorecard) GetRating() string {
+	if x != nil {
+		return x.Rating
+	}
+	return ""
+}
+
+func (x *Scorecard) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+type Assessment struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Org       string                 `protobuf:"bytes,1,opt,name=org,proto3" json:"org,omitempty"`
+	Period    string                 `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// By rank (score, then unit).
+	Units []*Scorecard `protobuf:"bytes,5,rep,name=units,proto3" json:"units,omitempty"`
+	// How the score is computed, in words (it is shown on the 通报).
+	Method        string `protobuf:"bytes,6,opt,name=method,proto3" json:"method,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Assessment) Reset() {
+	*x = Assessment{}
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Assessment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Assessment) ProtoMessage() {}
+
+func (x *Assessment) ProtoReflect() protoreflect.Message {
+	mi := &file_fenquan_supervision_v1_supervision_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Assessment.ProtoReflect.Descriptor instead.
+func (*Assessment) Descriptor() ([]byte, []int) {
+	return file_fenquan_supervision_v1_supervision_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Assessment) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *Assessment) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *Assessment) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Assessment) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *Assessment) GetUnits() []*Scorecard {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+func (x *Assessment) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
 var File_fenquan_supervision_v1_supervision_proto protoreflect.FileDescriptor
 
 const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
@@ -2556,7 +2977,44 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	" \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\x05reply\x12\x12\n" +
 	"\x04etag\x18\v \x01(\tR\x04etag\x12(\n" +
 	"\n" +
-	"request_id\x18\f \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\trequestId*`\n" +
+	"request_id\x18\f \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\trequestId\"\xa5\x01\n" +
+	"\x14GetAssessmentRequest\x12H\n" +
+	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12C\n" +
+	"\x06period\x18\x02 \x01(\tB+\xbaH(r&2$^[0-9]{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$R\x06period\"\xf4\x01\n" +
+	"\x17ExportAssessmentRequest\x12H\n" +
+	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12C\n" +
+	"\x06period\x18\x02 \x01(\tB+\xbaH(r&2$^[0-9]{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$R\x06period\x12J\n" +
+	"\x06format\x18\x03 \x01(\x0e2(.fenquan.supervision.v1.AssessmentFormatB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06format\"\xfe\x04\n" +
+	"\tScorecard\x12\x12\n" +
+	"\x04unit\x18\x01 \x01(\tR\x04unit\x12\x1b\n" +
+	"\tunit_name\x18\x02 \x01(\tR\bunitName\x12\x18\n" +
+	"\anotices\x18\x03 \x01(\x05R\anotices\x12!\n" +
+	"\fyellow_cards\x18\x04 \x01(\x05R\vyellowCards\x12\x1b\n" +
+	"\tred_cards\x18\x05 \x01(\x05R\bredCards\x12F\n" +
+	"\aby_rule\x18\x06 \x03(\v2-.fenquan.supervision.v1.Scorecard.ByRuleEntryR\x06byRule\x12*\n" +
+	"\x11rectified_on_time\x18\a \x01(\x05R\x0frectifiedOnTime\x12\x18\n" +
+	"\aoverdue\x18\b \x01(\x05R\aoverdue\x12/\n" +
+	"\x13complaints_received\x18\t \x01(\x05R\x12complaintsReceived\x129\n" +
+	"\x18complaints_substantiated\x18\n" +
+	" \x01(\x05R\x17complaintsSubstantiated\x12'\n" +
+	"\x0fcomplaint_cards\x18\v \x01(\x05R\x0ecomplaintCards\x12*\n" +
+	"\x11measures_in_place\x18\f \x01(\x05R\x0fmeasuresInPlace\x12\x1a\n" +
+	"\bmeasures\x18\r \x01(\x05R\bmeasures\x12\x14\n" +
+	"\x05score\x18\x0e \x01(\x01R\x05score\x12\x16\n" +
+	"\x06rating\x18\x0f \x01(\tR\x06rating\x12\x12\n" +
+	"\x04rank\x18\x10 \x01(\x05R\x04rank\x1a9\n" +
+	"\vByRuleEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xf9\x01\n" +
+	"\n" +
+	"Assessment\x12\x10\n" +
+	"\x03org\x18\x01 \x01(\tR\x03org\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x129\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x127\n" +
+	"\x05units\x18\x05 \x03(\v2!.fenquan.supervision.v1.ScorecardR\x05units\x12\x16\n" +
+	"\x06method\x18\x06 \x01(\tR\x06method*`\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSEVERITY_NOTICE\x10\x01\x12\x13\n" +
@@ -2590,7 +3048,11 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\x17COMPLAINT_ACTION_ASSIGN\x10\x01\x12 \n" +
 	"\x1cCOMPLAINT_ACTION_INVESTIGATE\x10\x02\x12\x19\n" +
 	"\x15COMPLAINT_ACTION_LINK\x10\x03\x12\x1d\n" +
-	"\x19COMPLAINT_ACTION_CONCLUDE\x10\x042\xa3\t\n" +
+	"\x19COMPLAINT_ACTION_CONCLUDE\x10\x04*m\n" +
+	"\x10AssessmentFormat\x12!\n" +
+	"\x1dASSESSMENT_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16ASSESSMENT_FORMAT_XLSX\x10\x01\x12\x1a\n" +
+	"\x16ASSESSMENT_FORMAT_HTML\x10\x022\xa2\r\n" +
 	"\x12SupervisionService\x12\xcf\x01\n" +
 	"\fListWarnings\x12+.fenquan.supervision.v1.ListWarningsRequest\x1a,.fenquan.supervision.v1.ListWarningsResponse\"d\x92A%\n" +
 	"\vSupervision\x12\x16List warnings (预警)\xa2\x9f\x19\b\x1a\x06parent\x82\xd3\xe4\x93\x02*\x12(/v1/{parent=orgs/*}/supervision/warnings\x12\xd1\x01\n" +
@@ -2600,7 +3062,11 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\fActOnWarning\x12+.fenquan.supervision.v1.ActOnWarningRequest\x1a\x1f.fenquan.supervision.v1.Warning\"\xb7\x01\x92AW\n" +
 	"\vSupervision\x12HReview, trace, rectify, close, dispose of a warning, or release its hold\xa2\x9f\x19\"\x12\x1asupervision.warnings.write\x1a\x04name\x82\xd3\xe4\x93\x021:\x01*\",/v1/{name=orgs/*/supervision/warnings/*}:act\x12\xeb\x01\n" +
 	"\bBacktest\x12'.fenquan.supervision.v1.BacktestRequest\x1a(.fenquan.supervision.v1.BacktestResponse\"\x8b\x01\x92A3\n" +
-	"\vSupervision\x12$Backtest a rule set over past events\xa2\x9f\x19\x1e\x12\x14supervision.backtest\x1a\x06parent\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{parent=orgs/*}/supervision:backtest\x12\xdf\x01\n" +
+	"\vSupervision\x12$Backtest a rule set over past events\xa2\x9f\x19\x1e\x12\x14supervision.backtest\x1a\x06parent\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{parent=orgs/*}/supervision:backtest\x12\xfa\x01\n" +
+	"\rGetAssessment\x12,.fenquan.supervision.v1.GetAssessmentRequest\x1a\".fenquan.supervision.v1.Assessment\"\x96\x01\x92A8\n" +
+	"\vSupervision\x12)The assessment (考核评估) of a period\xa2\x9f\x19%\x12\x1bsupervision.assessment.read\x1a\x06parent\x82\xd3\xe4\x93\x02,\x12*/v1/{parent=orgs/*}/supervision/assessment\x12\xff\x01\n" +
+	"\x10ExportAssessment\x12/.fenquan.supervision.v1.ExportAssessmentRequest\x1a\x14.google.api.HttpBody\"\xa3\x01\x92A>\n" +
+	"\vSupervision\x12/The period's 通报 as XLSX or a printable page\xa2\x9f\x19%\x12\x1bsupervision.assessment.read\x1a\x06parent\x82\xd3\xe4\x93\x023\x121/v1/{parent=orgs/*}/supervision/assessment:export\x12\xdf\x01\n" +
 	"\x11GetConsumerStatus\x120.fenquan.supervision.v1.GetConsumerStatusRequest\x1a&.fenquan.supervision.v1.ConsumerStatus\"p\x92A.\n" +
 	"\vSupervision\x12\x1fWhere the event consumer stands\xa2\x9f\x19\x1b\x12\x17supervision.status.read \x01\x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/supervision/consumer2\xa2\t\n" +
 	"\x10ComplaintService\x12\xdb\x01\n" +
@@ -2627,102 +3093,118 @@ func file_fenquan_supervision_v1_supervision_proto_rawDescGZIP() []byte {
 	return file_fenquan_supervision_v1_supervision_proto_rawDescData
 }
 
-var file_fenquan_supervision_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_fenquan_supervision_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_fenquan_supervision_v1_supervision_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_fenquan_supervision_v1_supervision_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_fenquan_supervision_v1_supervision_proto_goTypes = []any{
 	(Severity)(0),                     // 0: fenquan.supervision.v1.Severity
 	(WarningState)(0),                 // 1: fenquan.supervision.v1.WarningState
 	(WarningAction)(0),                // 2: fenquan.supervision.v1.WarningAction
 	(ComplaintState)(0),               // 3: fenquan.supervision.v1.ComplaintState
 	(ComplaintAction)(0),              // 4: fenquan.supervision.v1.ComplaintAction
-	(*Evidence)(nil),                  // 5: fenquan.supervision.v1.Evidence
-	(*WarningChange)(nil),             // 6: fenquan.supervision.v1.WarningChange
-	(*Disposition)(nil),               // 7: fenquan.supervision.v1.Disposition
-	(*Warning)(nil),                   // 8: fenquan.supervision.v1.Warning
-	(*ListWarningsRequest)(nil),       // 9: fenquan.supervision.v1.ListWarningsRequest
-	(*ListWarningsResponse)(nil),      // 10: fenquan.supervision.v1.ListWarningsResponse
-	(*GetWarningRequest)(nil),         // 11: fenquan.supervision.v1.GetWarningRequest
-	(*ActOnWarningRequest)(nil),       // 12: fenquan.supervision.v1.ActOnWarningRequest
-	(*BacktestRequest)(nil),           // 13: fenquan.supervision.v1.BacktestRequest
-	(*RuleCount)(nil),                 // 14: fenquan.supervision.v1.RuleCount
-	(*BacktestResponse)(nil),          // 15: fenquan.supervision.v1.BacktestResponse
-	(*GetConsumerStatusRequest)(nil),  // 16: fenquan.supervision.v1.GetConsumerStatusRequest
-	(*ConsumerStatus)(nil),            // 17: fenquan.supervision.v1.ConsumerStatus
-	(*SubmitComplaintRequest)(nil),    // 18: fenquan.supervision.v1.SubmitComplaintRequest
-	(*ComplaintReceipt)(nil),          // 19: fenquan.supervision.v1.ComplaintReceipt
-	(*GetComplaintStatusRequest)(nil), // 20: fenquan.supervision.v1.GetComplaintStatusRequest
-	(*ComplaintStatus)(nil),           // 21: fenquan.supervision.v1.ComplaintStatus
-	(*ComplaintChange)(nil),           // 22: fenquan.supervision.v1.ComplaintChange
-	(*Complaint)(nil),                 // 23: fenquan.supervision.v1.Complaint
-	(*ListComplaintsRequest)(nil),     // 24: fenquan.supervision.v1.ListComplaintsRequest
-	(*ListComplaintsResponse)(nil),    // 25: fenquan.supervision.v1.ListComplaintsResponse
-	(*GetComplaintRequest)(nil),       // 26: fenquan.supervision.v1.GetComplaintRequest
-	(*ActOnComplaintRequest)(nil),     // 27: fenquan.supervision.v1.ActOnComplaintRequest
-	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
+	(AssessmentFormat)(0),             // 5: fenquan.supervision.v1.AssessmentFormat
+	(*Evidence)(nil),                  // 6: fenquan.supervision.v1.Evidence
+	(*WarningChange)(nil),             // 7: fenquan.supervision.v1.WarningChange
+	(*Disposition)(nil),               // 8: fenquan.supervision.v1.Disposition
+	(*Warning)(nil),                   // 9: fenquan.supervision.v1.Warning
+	(*ListWarningsRequest)(nil),       // 10: fenquan.supervision.v1.ListWarningsRequest
+	(*ListWarningsResponse)(nil),      // 11: fenquan.supervision.v1.ListWarningsResponse
+	(*GetWarningRequest)(nil),         // 12: fenquan.supervision.v1.GetWarningRequest
+	(*ActOnWarningRequest)(nil),       // 13: fenquan.supervision.v1.ActOnWarningRequest
+	(*BacktestRequest)(nil),           // 14: fenquan.supervision.v1.BacktestRequest
+	(*RuleCount)(nil),                 // 15: fenquan.supervision.v1.RuleCount
+	(*BacktestResponse)(nil),          // 16: fenquan.supervision.v1.BacktestResponse
+	(*GetConsumerStatusRequest)(nil),  // 17: fenquan.supervision.v1.GetConsumerStatusRequest
+	(*ConsumerStatus)(nil),            // 18: fenquan.supervision.v1.ConsumerStatus
+	(*SubmitComplaintRequest)(nil),    // 19: fenquan.supervision.v1.SubmitComplaintRequest
+	(*ComplaintReceipt)(nil),          // 20: fenquan.supervision.v1.ComplaintReceipt
+	(*GetComplaintStatusRequest)(nil), // 21: fenquan.supervision.v1.GetComplaintStatusRequest
+	(*ComplaintStatus)(nil),           // 22: fenquan.supervision.v1.ComplaintStatus
+	(*ComplaintChange)(nil),           // 23: fenquan.supervision.v1.ComplaintChange
+	(*Complaint)(nil),                 // 24: fenquan.supervision.v1.Complaint
+	(*ListComplaintsRequest)(nil),     // 25: fenquan.supervision.v1.ListComplaintsRequest
+	(*ListComplaintsResponse)(nil),    // 26: fenquan.supervision.v1.ListComplaintsResponse
+	(*GetComplaintRequest)(nil),       // 27: fenquan.supervision.v1.GetComplaintRequest
+	(*ActOnComplaintRequest)(nil),     // 28: fenquan.supervision.v1.ActOnComplaintRequest
+	(*GetAssessmentRequest)(nil),      // 29: fenquan.supervision.v1.GetAssessmentRequest
+	(*ExportAssessmentRequest)(nil),   // 30: fenquan.supervision.v1.ExportAssessmentRequest
+	(*Scorecard)(nil),                 // 31: fenquan.supervision.v1.Scorecard
+	(*Assessment)(nil),                // 32: fenquan.supervision.v1.Assessment
+	nil,                               // 33: fenquan.supervision.v1.Scorecard.ByRuleEntry
+	(*timestamppb.Timestamp)(nil),     // 34: google.protobuf.Timestamp
+	(*httpbody.HttpBody)(nil),         // 35: google.api.HttpBody
 }
 var file_fenquan_supervision_v1_supervision_proto_depIdxs = []int32{
-	28, // 0: fenquan.supervision.v1.Evidence.time:type_name -> google.protobuf.Timestamp
+	34, // 0: fenquan.supervision.v1.Evidence.time:type_name -> google.protobuf.Timestamp
 	1,  // 1: fenquan.supervision.v1.WarningChange.from:type_name -> fenquan.supervision.v1.WarningState
 	1,  // 2: fenquan.supervision.v1.WarningChange.to:type_name -> fenquan.supervision.v1.WarningState
-	28, // 3: fenquan.supervision.v1.WarningChange.time:type_name -> google.protobuf.Timestamp
-	28, // 4: fenquan.supervision.v1.Disposition.time:type_name -> google.protobuf.Timestamp
+	34, // 3: fenquan.supervision.v1.WarningChange.time:type_name -> google.protobuf.Timestamp
+	34, // 4: fenquan.supervision.v1.Disposition.time:type_name -> google.protobuf.Timestamp
 	0,  // 5: fenquan.supervision.v1.Warning.severity:type_name -> fenquan.supervision.v1.Severity
-	5,  // 6: fenquan.supervision.v1.Warning.evidence:type_name -> fenquan.supervision.v1.Evidence
+	6,  // 6: fenquan.supervision.v1.Warning.evidence:type_name -> fenquan.supervision.v1.Evidence
 	1,  // 7: fenquan.supervision.v1.Warning.state:type_name -> fenquan.supervision.v1.WarningState
-	28, // 8: fenquan.supervision.v1.Warning.due_time:type_name -> google.protobuf.Timestamp
-	28, // 9: fenquan.supervision.v1.Warning.deadline:type_name -> google.protobuf.Timestamp
-	6,  // 10: fenquan.supervision.v1.Warning.history:type_name -> fenquan.supervision.v1.WarningChange
-	7,  // 11: fenquan.supervision.v1.Warning.dispositions:type_name -> fenquan.supervision.v1.Disposition
-	28, // 12: fenquan.supervision.v1.Warning.raise_time:type_name -> google.protobuf.Timestamp
-	28, // 13: fenquan.supervision.v1.Warning.update_time:type_name -> google.protobuf.Timestamp
+	34, // 8: fenquan.supervision.v1.Warning.due_time:type_name -> google.protobuf.Timestamp
+	34, // 9: fenquan.supervision.v1.Warning.deadline:type_name -> google.protobuf.Timestamp
+	7,  // 10: fenquan.supervision.v1.Warning.history:type_name -> fenquan.supervision.v1.WarningChange
+	8,  // 11: fenquan.supervision.v1.Warning.dispositions:type_name -> fenquan.supervision.v1.Disposition
+	34, // 12: fenquan.supervision.v1.Warning.raise_time:type_name -> google.protobuf.Timestamp
+	34, // 13: fenquan.supervision.v1.Warning.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 14: fenquan.supervision.v1.ListWarningsRequest.severity:type_name -> fenquan.supervision.v1.Severity
 	1,  // 15: fenquan.supervision.v1.ListWarningsRequest.state:type_name -> fenquan.supervision.v1.WarningState
-	8,  // 16: fenquan.supervision.v1.ListWarningsResponse.warnings:type_name -> fenquan.supervision.v1.Warning
+	9,  // 16: fenquan.supervision.v1.ListWarningsResponse.warnings:type_name -> fenquan.supervision.v1.Warning
 	2,  // 17: fenquan.supervision.v1.ActOnWarningRequest.action:type_name -> fenquan.supervision.v1.WarningAction
 	0,  // 18: fenquan.supervision.v1.RuleCount.severity:type_name -> fenquan.supervision.v1.Severity
-	14, // 19: fenquan.supervision.v1.BacktestResponse.rules:type_name -> fenquan.supervision.v1.RuleCount
-	28, // 20: fenquan.supervision.v1.ConsumerStatus.last_event_time:type_name -> google.protobuf.Timestamp
-	28, // 21: fenquan.supervision.v1.ConsumerStatus.last_tick:type_name -> google.protobuf.Timestamp
-	28, // 22: fenquan.supervision.v1.ComplaintReceipt.receive_time:type_name -> google.protobuf.Timestamp
+	15, // 19: fenquan.supervision.v1.BacktestResponse.rules:type_name -> fenquan.supervision.v1.RuleCount
+	34, // 20: fenquan.supervision.v1.ConsumerStatus.last_event_time:type_name -> google.protobuf.Timestamp
+	34, // 21: fenquan.supervision.v1.ConsumerStatus.last_tick:type_name -> google.protobuf.Timestamp
+	34, // 22: fenquan.supervision.v1.ComplaintReceipt.receive_time:type_name -> google.protobuf.Timestamp
 	3,  // 23: fenquan.supervision.v1.ComplaintStatus.state:type_name -> fenquan.supervision.v1.ComplaintState
-	28, // 24: fenquan.supervision.v1.ComplaintStatus.receive_time:type_name -> google.protobuf.Timestamp
-	28, // 25: fenquan.supervision.v1.ComplaintStatus.update_time:type_name -> google.protobuf.Timestamp
+	34, // 24: fenquan.supervision.v1.ComplaintStatus.receive_time:type_name -> google.protobuf.Timestamp
+	34, // 25: fenquan.supervision.v1.ComplaintStatus.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: fenquan.supervision.v1.ComplaintChange.from:type_name -> fenquan.supervision.v1.ComplaintState
 	3,  // 27: fenquan.supervision.v1.ComplaintChange.to:type_name -> fenquan.supervision.v1.ComplaintState
-	28, // 28: fenquan.supervision.v1.ComplaintChange.time:type_name -> google.protobuf.Timestamp
+	34, // 28: fenquan.supervision.v1.ComplaintChange.time:type_name -> google.protobuf.Timestamp
 	3,  // 29: fenquan.supervision.v1.Complaint.state:type_name -> fenquan.supervision.v1.ComplaintState
-	22, // 30: fenquan.supervision.v1.Complaint.history:type_name -> fenquan.supervision.v1.ComplaintChange
-	28, // 31: fenquan.supervision.v1.Complaint.receive_time:type_name -> google.protobuf.Timestamp
-	28, // 32: fenquan.supervision.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
-	28, // 33: fenquan.supervision.v1.Complaint.conclude_time:type_name -> google.protobuf.Timestamp
+	23, // 30: fenquan.supervision.v1.Complaint.history:type_name -> fenquan.supervision.v1.ComplaintChange
+	34, // 31: fenquan.supervision.v1.Complaint.receive_time:type_name -> google.protobuf.Timestamp
+	34, // 32: fenquan.supervision.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
+	34, // 33: fenquan.supervision.v1.Complaint.conclude_time:type_name -> google.protobuf.Timestamp
 	3,  // 34: fenquan.supervision.v1.ListComplaintsRequest.state:type_name -> fenquan.supervision.v1.ComplaintState
-	23, // 35: fenquan.supervision.v1.ListComplaintsResponse.complaints:type_name -> fenquan.supervision.v1.Complaint
+	24, // 35: fenquan.supervision.v1.ListComplaintsResponse.complaints:type_name -> fenquan.supervision.v1.Complaint
 	4,  // 36: fenquan.supervision.v1.ActOnComplaintRequest.action:type_name -> fenquan.supervision.v1.ComplaintAction
-	9,  // 37: fenquan.supervision.v1.SupervisionService.ListWarnings:input_type -> fenquan.supervision.v1.ListWarningsRequest
-	11, // 38: fenquan.supervision.v1.SupervisionService.GetWarning:input_type -> fenquan.supervision.v1.GetWarningRequest
-	12, // 39: fenquan.supervision.v1.SupervisionService.ActOnWarning:input_type -> fenquan.supervision.v1.ActOnWarningRequest
-	13, // 40: fenquan.supervision.v1.SupervisionService.Backtest:input_type -> fenquan.supervision.v1.BacktestRequest
-	16, // 41: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:input_type -> fenquan.supervision.v1.GetConsumerStatusRequest
-	18, // 42: fenquan.supervision.v1.ComplaintService.SubmitComplaint:input_type -> fenquan.supervision.v1.SubmitComplaintRequest
-	20, // 43: fenquan.supervision.v1.ComplaintService.GetComplaintStatus:input_type -> fenquan.supervision.v1.GetComplaintStatusRequest
-	24, // 44: fenquan.supervision.v1.ComplaintService.ListComplaints:input_type -> fenquan.supervision.v1.ListComplaintsRequest
-	26, // 45: fenquan.supervision.v1.ComplaintService.GetComplaint:input_type -> fenquan.supervision.v1.GetComplaintRequest
-	27, // 46: fenquan.supervision.v1.ComplaintService.ActOnComplaint:input_type -> fenquan.supervision.v1.ActOnComplaintRequest
-	10, // 47: fenquan.supervision.v1.SupervisionService.ListWarnings:output_type -> fenquan.supervision.v1.ListWarningsResponse
-	8,  // 48: fenquan.supervision.v1.SupervisionService.GetWarning:output_type -> fenquan.supervision.v1.Warning
-	8,  // 49: fenquan.supervision.v1.SupervisionService.ActOnWarning:output_type -> fenquan.supervision.v1.Warning
-	15, // 50: fenquan.supervision.v1.SupervisionService.Backtest:output_type -> fenquan.supervision.v1.BacktestResponse
-	17, // 51: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:output_type -> fenquan.supervision.v1.ConsumerStatus
-	19, // 52: fenquan.supervision.v1.ComplaintService.SubmitComplaint:output_type -> fenquan.supervision.v1.ComplaintReceipt
-	21, // 53: fenquan.supervision.v1.ComplaintService.GetComplaintStatus:output_type -> fenquan.supervision.v1.ComplaintStatus
-	25, // 54: fenquan.supervision.v1.ComplaintService.ListComplaints:output_type -> fenquan.supervision.v1.ListComplaintsResponse
-	23, // 55: fenquan.supervision.v1.ComplaintService.GetComplaint:output_type -> fenquan.supervision.v1.Complaint
-	23, // 56: fenquan.supervision.v1.ComplaintService.ActOnComplaint:output_type -> fenquan.supervision.v1.Complaint
-	47, // [47:57] is the sub-list for method output_type
-	37, // [37:47] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	5,  // 37: fenquan.supervision.v1.ExportAssessmentRequest.format:type_name -> fenquan.supervision.v1.AssessmentFormat
+	33, // 38: fenquan.supervision.v1.Scorecard.by_rule:type_name -> fenquan.supervision.v1.Scorecard.ByRuleEntry
+	34, // 39: fenquan.supervision.v1.Assessment.start_time:type_name -> google.protobuf.Timestamp
+	34, // 40: fenquan.supervision.v1.Assessment.end_time:type_name -> google.protobuf.Timestamp
+	31, // 41: fenquan.supervision.v1.Assessment.units:type_name -> fenquan.supervision.v1.Scorecard
+	10, // 42: fenquan.supervision.v1.SupervisionService.ListWarnings:input_type -> fenquan.supervision.v1.ListWarningsRequest
+	12, // 43: fenquan.supervision.v1.SupervisionService.GetWarning:input_type -> fenquan.supervision.v1.GetWarningRequest
+	13, // 44: fenquan.supervision.v1.SupervisionService.ActOnWarning:input_type -> fenquan.supervision.v1.ActOnWarningRequest
+	14, // 45: fenquan.supervision.v1.SupervisionService.Backtest:input_type -> fenquan.supervision.v1.BacktestRequest
+	29, // 46: fenquan.supervision.v1.SupervisionService.GetAssessment:input_type -> fenquan.supervision.v1.GetAssessmentRequest
+	30, // 47: fenquan.supervision.v1.SupervisionService.ExportAssessment:input_type -> fenquan.supervision.v1.ExportAssessmentRequest
+	17, // 48: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:input_type -> fenquan.supervision.v1.GetConsumerStatusRequest
+	19, // 49: fenquan.supervision.v1.ComplaintService.SubmitComplaint:input_type -> fenquan.supervision.v1.SubmitComplaintRequest
+	21, // 50: fenquan.supervision.v1.ComplaintService.GetComplaintStatus:input_type -> fenquan.supervision.v1.GetComplaintStatusRequest
+	25, // 51: fenquan.supervision.v1.ComplaintService.ListComplaints:input_type -> fenquan.supervision.v1.ListComplaintsRequest
+	27, // 52: fenquan.supervision.v1.ComplaintService.GetComplaint:input_type -> fenquan.supervision.v1.GetComplaintRequest
+	28, // 53: fenquan.supervision.v1.ComplaintService.ActOnComplaint:input_type -> fenquan.supervision.v1.ActOnComplaintRequest
+	11, // 54: fenquan.supervision.v1.SupervisionService.ListWarnings:output_type -> fenquan.supervision.v1.ListWarningsResponse
+	9,  // 55: fenquan.supervision.v1.SupervisionService.GetWarning:output_type -> fenquan.supervision.v1.Warning
+	9,  // 56: fenquan.supervision.v1.SupervisionService.ActOnWarning:output_type -> fenquan.supervision.v1.Warning
+	16, // 57: fenquan.supervision.v1.SupervisionService.Backtest:output_type -> fenquan.supervision.v1.BacktestResponse
+	32, // 58: fenquan.supervision.v1.SupervisionService.GetAssessment:output_type -> fenquan.supervision.v1.Assessment
+	35, // 59: fenquan.supervision.v1.SupervisionService.ExportAssessment:output_type -> google.api.HttpBody
+	18, // 60: fenquan.supervision.v1.SupervisionService.GetConsumerStatus:output_type -> fenquan.supervision.v1.ConsumerStatus
+	20, // 61: fenquan.supervision.v1.ComplaintService.SubmitComplaint:output_type -> fenquan.supervision.v1.ComplaintReceipt
+	22, // 62: fenquan.supervision.v1.ComplaintService.GetComplaintStatus:output_type -> fenquan.supervision.v1.ComplaintStatus
+	26, // 63: fenquan.supervision.v1.ComplaintService.ListComplaints:output_type -> fenquan.supervision.v1.ListComplaintsResponse
+	24, // 64: fenquan.supervision.v1.ComplaintService.GetComplaint:output_type -> fenquan.supervision.v1.Complaint
+	24, // 65: fenquan.supervision.v1.ComplaintService.ActOnComplaint:output_type -> fenquan.supervision.v1.Complaint
+	54, // [54:66] is the sub-list for method output_type
+	42, // [42:54] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_fenquan_supervision_v1_supervision_proto_init() }
@@ -2735,8 +3217,8 @@ func file_fenquan_supervision_v1_supervision_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fenquan_supervision_v1_supervision_proto_rawDesc), len(file_fenquan_supervision_v1_supervision_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   23,
+			NumEnums:      6,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -8,6 +8,7 @@ package supervisionv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -23,6 +24,8 @@ const (
 	SupervisionService_GetWarning_FullMethodName        = "/fenquan.supervision.v1.SupervisionService/GetWarning"
 	SupervisionService_ActOnWarning_FullMethodName      = "/fenquan.supervision.v1.SupervisionService/ActOnWarning"
 	SupervisionService_Backtest_FullMethodName          = "/fenquan.supervision.v1.SupervisionService/Backtest"
+	SupervisionService_GetAssessment_FullMethodName     = "/fenquan.supervision.v1.SupervisionService/GetAssessment"
+	SupervisionService_ExportAssessment_FullMethodName  = "/fenquan.supervision.v1.SupervisionService/ExportAssessment"
 	SupervisionService_GetConsumerStatus_FullMethodName = "/fenquan.supervision.v1.SupervisionService/GetConsumerStatus"
 )
 
@@ -45,6 +48,12 @@ type SupervisionServiceClient interface {
 	// events of the org and counts the warnings each rule would have raised. Nothing is
 	// written.
 	Backtest(ctx context.Context, in *BacktestRequest, opts ...grpc.CallOption) (*BacktestResponse, error)
+	// GetAssessment is the 考核评估 of a period: per unit, the warnings raised by rule and
+	// severity, rectification on time, complaints, cards and the risk register's measures in
+	// place; a score, a rating and the ranking (dashboard data for front ends).
+	GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*Assessment, error)
+	// ExportAssessment writes the period's 通报: XLSX, or a printable HTML page.
+	ExportAssessment(ctx context.Context, in *ExportAssessmentRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// GetConsumerStatus reports where the event consumer stands.
 	GetConsumerStatus(ctx context.Context, in *GetConsumerStatusRequest, opts ...grpc.CallOption) (*ConsumerStatus, error)
 }
@@ -97,6 +106,26 @@ func (c *supervisionServiceClient) Backtest(ctx context.Context, in *BacktestReq
 	return out, nil
 }
 
+func (c *supervisionServiceClient) GetAssessment(ctx context.Context, in *GetAssessmentRequest, opts ...grpc.CallOption) (*Assessment, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Assessment)
+	err := c.cc.Invoke(ctx, SupervisionService_GetAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *supervisionServiceClient) ExportAssessment(ctx context.Context, in *ExportAssessmentRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(httpbody.HttpBody)
+	err := c.cc.Invoke(ctx, SupervisionService_ExportAssessment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *supervisionServiceClient) GetConsumerStatus(ctx context.Context, in *GetConsumerStatusRequest, opts ...grpc.CallOption) (*ConsumerStatus, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ConsumerStatus)
@@ -126,6 +155,12 @@ type SupervisionServiceServer interface {
 	// events of the org and counts the warnings each rule would have raised. Nothing is
 	// written.
 	Backtest(context.Context, *BacktestRequest) (*BacktestResponse, error)
+	// GetAssessment is the 考核评估 of a period: per unit, the warnings raised by rule and
+	// severity, rectification on time, complaints, cards and the risk register's measures in
+	// place; a score, a rating and the ranking (dashboard data for front ends).
+	GetAssessment(context.Context, *GetAssessmentRequest) (*Assessment, error)
+	// ExportAssessment writes the period's 通报: XLSX, or a printable HTML page.
+	ExportAssessment(context.Context, *ExportAssessmentRequest) (*httpbody.HttpBody, error)
 	// GetConsumerStatus reports where the event consumer stands.
 	GetConsumerStatus(context.Context, *GetConsumerStatusRequest) (*ConsumerStatus, error)
 	mustEmbedUnimplementedSupervisionServiceServer()
@@ -149,6 +184,12 @@ func (UnimplementedSupervisionServiceServer) ActOnWarning(context.Context, *ActO
 }
 func (UnimplementedSupervisionServiceServer) Backtest(context.Context, *BacktestRequest) (*BacktestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Backtest not implemented")
+}
+func (UnimplementedSupervisionServiceServer) GetAssessment(context.Context, *GetAssessmentRequest) (*Assessment, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAssessment not implemented")
+}
+func (UnimplementedSupervisionServiceServer) ExportAssessment(context.Context, *ExportAssessmentRequest) (*httpbody.HttpBody, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportAssessment not implemented")
 }
 func (UnimplementedSupervisionServiceServer) GetConsumerStatus(context.Context, *GetConsumerStatusRequest) (*ConsumerStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetConsumerStatus not implemented")
@@ -246,6 +287,42 @@ func _SupervisionService_Backtest_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SupervisionService_GetAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).GetAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_GetAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).GetAssessment(ctx, req.(*GetAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SupervisionService_ExportAssessment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportAssessmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SupervisionServiceServer).ExportAssessment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SupervisionService_ExportAssessment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SupervisionServiceServer).ExportAssessment(ctx, req.(*ExportAssessmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SupervisionService_GetConsumerStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetConsumerStatusRequest)
 	if err := dec(in); err != nil {
@@ -286,6 +363,14 @@ var SupervisionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Backtest",
 			Handler:    _SupervisionService_Backtest_Handler,
+		},
+		{
+			MethodName: "GetAssessment",
+			Handler:    _SupervisionService_GetAssessment_Handler,
+		},
+		{
+			MethodName: "ExportAssessment",
+			Handler:    _SupervisionService_ExportAssessment_Handler,
 		},
 		{
 			MethodName: "GetConsumerStatus",
