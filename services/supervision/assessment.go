@@ -113,7 +113,7 @@ func (s *Service) GetAssessment(ctx context.Context, req *supervisionv1.GetAsses
 			if x.Rule == "complaints_on_key_post" {
 				sc.ComplaintCards++
 			}
-			limit := addWorkingDays(x.RaiseTime.AsTime(), rectifyDays)
+			limit := s.cal.addWorkingDays(x.RaiseTime.AsTime(), rectifyDays)
 			var rectified time.Time
 			for _, h := range x.History {
 				if h.To == supervisionv1.WarningState_WARNING_STATE_RECTIFIED {

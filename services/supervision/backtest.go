@@ -64,7 +64,7 @@ func (s *Service) Backtest(ctx context.Context, req *supervisionv1.BacktestReque
 	if err != nil {
 		return nil, err
 	}
-	bt := &Service{cfg: s.cfg, log: s.log, keys: s.keys}
+	bt := &Service{cfg: s.cfg, log: s.log, keys: s.keys, cal: s.cal}
 	bt.view.Store(newCaseView())
 	resp := &supervisionv1.BacktestResponse{FromRevision: req.GetFromRevision(), ToRevision: to}
 	counts := map[string]*supervisionv1.RuleCount{}

@@ -61,7 +61,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 			continue
 		}
 		_, payments := view.get(c.Name)
-		in := baseInput("clock", orgOf(c.Name), now)
+		in := s.baseInput("clock", orgOf(c.Name), now)
 		in["case"] = caseInput(c, payments)
 		fs, r, err := s.findings(ctx, in)
 		if err != nil {
@@ -79,7 +79,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	day := now.In(cst).Format(time.DateOnly)
 	for _, org := range s.cfg.PDP.Facts().Orgs() {
 		for _, h := range s.cfg.PDP.Facts().CurrentHoldings(org, day) {
-			in := baseInput("clock", org, now)
+			in := s.baseInput("clock", org, now)
 			in["holding"] = map[string]any{
 				"post": h.Post, "person": h.Person, "unit": h.Unit, "since": h.Since, "key_post": h.KeyPost,
 				"rotation_years": h.RotationMonths / 12, "moves_this_year": h.MovesThisYear,

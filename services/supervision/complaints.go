@@ -277,7 +277,7 @@ func (s *Service) complaintCards(ctx context.Context, org string, c *supervision
 			}
 			return true
 		})
-		in := baseInput("complaint", org, now)
+		in := s.baseInput("complaint", org, now)
 		in["complaint_post"] = map[string]any{"post": post, "unit": unit, "key_post": key, "substantiated": n, "year": year}
 		fs, rev, err := s.findings(ctx, in)
 		if err != nil {

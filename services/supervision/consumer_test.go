@@ -187,3 +187,20 @@ func TestWarningLifecycle(t *testing.T) {
 		t.Fatalf("open warnings list the closed one: %v %v", open, err)
 	}
 }
+
+// Rest days are the approval service's calendar: 10:00 on Thursday 1 October 2026 (国庆节)
+// is outside working hours.
+func TestHolidayFromTheCalendar(t *testing.T) {
+	e := newEnv(t)
+	e.clock.set(time.Date(2026, 10, 1, 9, 0, 0, 0, cst))
+	c := e.open("feng", 1000)
+	e.clock.set(time.Date(2026, 10, 1, 10, 0, 0, 0, cst))
+	e.sign("feng", c, "zcjh")
+	e.clock.set(time.Date(2026, 10, 9, 10, 0, 0, 0, cst)) // a Friday after the holiday: a working day
+	e.sign("he", c, "zgzr")
+	e.settle()
+	ws := e.warnings()["off_hours"]
+	if len(ws) != 1 || ws[0].Evidence[0].Actor != pn("feng") {
+		t.Fatalf("off_hours: %v", ws)
+	}
+}

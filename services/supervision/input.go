@@ -25,34 +25,6 @@ func ns(t *timestamppb.Timestamp) int64 {
 
 func idOf(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
 
-// restDay reports whether t falls on a weekend. The approval service's working calendar
-// (holidays, make-up days) is not consulted yet: see docs/SUPERVISION.md.
-func restDay(t time.Time) bool {
-	wd := t.In(cst).Weekday()
-	return wd == time.Saturday || wd == time.Sunday
-}
-
-// workingHours: 08:30–12:00 and 13:30–18:00 on a working day (China time).
-func workingHours(t time.Time) bool {
-	if restDay(t) {
-		return false
-	}
-	l := t.In(cst)
-	m := l.Hour()*60 + l.Minute()
-	return (m >= 8*60+30 && m < 12*60) || (m >= 13*60+30 && m < 18*60)
-}
-
-// addWorkingDays is t plus n working days (weekends skipped).
-func addWorkingDays(t time.Time, n int) time.Time {
-	for n > 0 {
-		t = t.AddDate(0, 0, 1)
-		if !restDay(t) {
-			n--
-		}
-	}
-	return t
-}
-
 func stateName(s approvalv1.Case_State) string { return strings.TrimPrefix(s.String(), "STATE_") }
 
 func methodName(m approvalv1.PaymentMethod) string {
@@ -174,17 +146,17 @@ func (s *Service) conflictsInput(c *approvalv1.Case, day string) map[string]any 
 }
 
 // baseInput is what every evaluation starts from.
-func baseInput(trigger, org string, now time.Time) map[string]any {
+func (s *Service) baseInput(trigger, org string, now time.Time) map[string]any {
 	return map[string]any{
 		"trigger": trigger, "org": org, "now_ns": now.UnixNano(), "day": now.In(cst).Format(time.DateOnly),
-		"rest_day": restDay(now), "working_hours": workingHours(now),
+		"rest_day": s.cal.restDay(now), "working_hours": s.cal.workingHours(now),
 	}
 }
 
 // eventInput is the input for one case event, with the case as the view holds it.
 func (s *Service) eventInput(view *caseView, ev *approvalv1.CaseEvent, c *approvalv1.Case, paymentSteps map[string]bool, stepStart int64) map[string]any {
 	t := ev.Time.AsTime()
-	in := baseInput("event", orgOf(ev.Case), t)
+	in := s.baseInput("event", orgOf(ev.Case), t)
 	in["event"] = map[string]any{
 		"type": ev.Type, "actor": ev.Actor, "step": ev.Step, "payment": paymentSteps[ev.Step], "seq": ev.Seq,
 		"time_ns": t.UnixNano(), "step_start_ns": stepStart,
@@ -246,7 +218,7 @@ var noticeTitle = map[supervisionv1.Severity]string{
 // warning is the warning a finding raises, at now, from the given evidence.
 func (s *Service) warning(f finding, org, unit, flow, step string, now time.Time, revision string, ev ...*supervisionv1.Evidence) *supervisionv1.Warning {
 	sev := severities[f.Severity]
-	due := addWorkingDays(now, max(f.RespondDays, 1))
+	due := s.cal.addWorkingDays(now, max(f.RespondDays, 1))
 	w := &supervisionv1.Warning{
 		Name: warningName(org, warningID(f.Rule, f.Key)), Rule: f.Rule, RuleName: f.Name, Severity: sev, Action: f.Action,
 		Subject: f.Subject, Person: f.Person, Unit: unit, Flow: flow, Step: step, Zh: f.Zh, En: f.En, Basis: f.Basis, Key: f.Key,

@@ -68,6 +68,7 @@ type Service struct {
 	view  atomic.Pointer[caseView]
 	stats consumerStats
 	wake  chan struct{} // nudges the hold worker
+	cal   *calendar
 	// warnRev is the highest revision at which this process wrote warnings: its cache of
 	// warnings serves them back once there (checkpoint-only commits do not count — the
 	// cache follows the warnings only, and would wait for a progress notice).
@@ -123,6 +124,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		store: store.New(cfg.Etcd, k.data), wake: make(chan struct{}, 1),
 	}
 	s.view.Store(newCaseView())
+	s.cal = newCalendar(nil)
+	if cfg.Approval != nil && cfg.CallCtx != nil {
+		s.cal = newCalendar(s.approvalCalendar)
+	}
 	s.cache = informer.New(cfg.Etcd, k.data.Prefix(), s.decode, s.log)
 	s.cache.AddIndex(idxPendingHold, func(_ string, obj any) []string {
 		if w, ok := obj.(*supervisionv1.Warning); ok && w.Hold == holdPending {

@@ -192,7 +192,7 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 		next.History = append(next.History, &supervisionv1.WarningChange{From: w.State, To: tr.to, By: who, Text: req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
 		next.State = tr.to
 		if d, ok := stageDays[tr.to]; ok {
-			next.DueTime = nowTS(addWorkingDays(now, d))
+			next.DueTime = nowTS(s.cal.addWorkingDays(now, d))
 		} else {
 			next.DueTime = nil
 		}
