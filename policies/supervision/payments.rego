@@ -208,7 +208,13 @@ findings contains f if {
 	)
 }
 
-# involved holds when person signed the case or claimed one of its active steps.
+# involved holds when person signed the case, claimed one of its active steps, or is its
+# applicant, 主办 (A) or 协办 (B).
+involved(person) if {
+	some role in ["applicant", "a", "b"]
+	object.get(input.case, role, "") == person
+}
+
 involved(person) if {
 	some s in input.case.signatures
 	s.person == person
@@ -237,8 +243,9 @@ declared_payee(entry) if {
 # METADATA
 # title: Payee related to a signer (收款人与经办审批人员存在利害关系)
 # description: >-
-#   Event on an OPEN case not yet paid, when a person who signed it or claimed one of its
-#   active steps has declared the payee (code or name) under 回避 (input.conflicts). One
+#   Event on an OPEN case not yet paid, when a person who signed it, claimed one of its
+#   active steps, or is its applicant, A or B has declared the payee (code or name) under
+#   回避 (input.conflicts). One
 #   finding per person; holds the case. Key rule|case|person|payee (code, or name).
 # custom:
 #   id: related_payee

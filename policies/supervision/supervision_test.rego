@@ -562,6 +562,14 @@ test_related_payee_by_name_or_code_of_a_signer if {
 	only(inp, "related_payee").key == sprintf("related_payee|%s|%s|某某建设有限公司", [c1, sun_li])
 }
 
+# The applicant, A and B of the case count as much as its signers.
+test_related_payee_by_a_case_role if {
+	every role in ["applicant", "a", "b"] {
+		inp := with_case(declared("orgs/czj/people/cao-yang", [payee_code]), {role: "orgs/czj/people/cao-yang"})
+		only(inp, "related_payee").person == "orgs/czj/people/cao-yang"
+	}
+}
+
 test_related_payee_quiet if {
 	quiet(fire_related_payee, "related_payee") with data.supervision.rules.related_payee.enabled as false
 	quiet(declared(sun_li, ["另一公司", "91420100MA4K000002"]), "related_payee")

@@ -66,6 +66,7 @@ func caseInput(c *approvalv1.Case, paymentSteps map[string]bool) map[string]any 
 	}
 	return map[string]any{
 		"name": c.Name, "unit": c.Unit, "power": c.Power, "state": stateName(c.State), "held": c.Held,
+		"applicant": c.Applicant, "a": c.A, "b": c.B,
 		"amount": p.GetAmount(), "fund": p.GetFund(), "indicator": p.GetIndicator(), "item": p.GetItem(),
 		"method":            methodName(p.GetMethod()),
 		"payee":             map[string]any{"code": p.GetPayee().GetCode(), "name": p.GetPayee().GetName(), "is_person": p.GetPayee().GetIsPerson()},
@@ -122,7 +123,7 @@ func (s *Service) relatedInput(view *caseView, c *approvalv1.Case, now time.Time
 // conflictsInput is the 回避 declarations of the case's signers and claimants.
 func (s *Service) conflictsInput(c *approvalv1.Case, day string) map[string]any {
 	org := orgOf(c.Name)
-	var people []string
+	people := []string{c.Applicant, c.A, c.B}
 	for _, sg := range c.Signatures {
 		people = append(people, sg.Person)
 	}
@@ -133,7 +134,7 @@ func (s *Service) conflictsInput(c *approvalv1.Case, day string) map[string]any 
 	}
 	out := map[string]any{}
 	for _, p := range people {
-		if _, done := out[p]; done {
+		if _, done := out[p]; done || p == "" {
 			continue
 		}
 		var list []any

@@ -28,6 +28,7 @@ import (
 	"github.com/fenquan/fenquan/gateway"
 	"github.com/fenquan/fenquan/policies"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/approval"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/risk"
@@ -419,8 +420,38 @@ func (s *Stack) loadDemo(ctx context.Context) error {
 	history := func() (demo.History, error) { return s.riskHistory(hctx, &hwg) }
 	rctx, rcancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer rcancel()
-	s.DemoRisks, err = demo.LoadRisks(rctx, rconn, history, mint)
-	return err
+	if s.DemoRisks, err = demo.LoadRisks(rctx, rconn, history, mint); err != nil {
+		return err
+	}
+
+	// 信访举报: one complaint filed through the public intake, the first time. (The
+	// supervision service raises the rest from the cases as it consumes them: signatures
+	// the moment a step arrives, the B角 of demo-zjbf-06 who declared a relation with its
+	// payee — a hold — and, on its first tick, the key post held past its rotation.)
+	sconn, err := grpc.NewClient(s.GRPC["supervision"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer sconn.Close()
+	complaints := supervisionv1.NewComplaintServiceClient(sconn)
+	otok, err := mint("cheng-gang", "discipline-officer")
+	if err != nil {
+		return err
+	}
+	octx := metadata.AppendToOutgoingContext(rctx, "authorization", "Bearer "+otok)
+	list, err := complaints.ListComplaints(octx, &supervisionv1.ListComplaintsRequest{Parent: "orgs/" + DemoOrg, PageSize: 1}, grpc.WaitForReady(true))
+	if err != nil {
+		return fmt.Errorf("demo complaints: %w", err)
+	}
+	if list.TotalSize == 0 {
+		if _, err := complaints.SubmitComplaint(rctx, &supervisionv1.SubmitComplaintRequest{Parent: "orgs/" + DemoOrg,
+			About: "国库处支付审核岗",
+			Text:  "我单位10月报送的养老服务补贴支付申请，国库处支付审核岗迟迟不予审核，经办人员私下暗示“找找关系”才能尽快支付。请予调查。",
+		}); err != nil {
+			return fmt.Errorf("demo complaint: %w", err)
+		}
+	}
+	return nil
 }
 
 // historyClock is a clock set to a past day, running from there.

@@ -177,14 +177,40 @@ func demoWarnings(t *testing.T, s *up.Stack) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, body := get(t, s.GatewayURL+"/v1/orgs/czj/supervision/warnings?rule=fast_sign&pageSize=100", tok)
-		if code == 200 && strings.Contains(body, `"subject":"orgs/czj/cases/demo-zjbf-04"`) && strings.Contains(body, `"riskRecorded":true`) {
-			return
+	wait := func(what, path string, ok func(string) bool) {
+		t.Helper()
+		for {
+			code, body := get(t, s.GatewayURL+path, tok)
+			if code == 200 && ok(body) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d %.600s", what, code, body)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no fast_sign warning on demo-zjbf-04 counted by the risk register: %d %.600s", code, body)
-		}
-		time.Sleep(200 * time.Millisecond)
+	}
+	wait("no fast_sign warning on demo-zjbf-04 counted by the risk register", "/v1/orgs/czj/supervision/warnings?rule=fast_sign&pageSize=100", func(b string) bool {
+		return strings.Contains(b, `"subject":"orgs/czj/cases/demo-zjbf-04"`) && strings.Contains(b, `"riskRecorded":true`)
+	})
+	// The B角 of demo-zjbf-06 declared a relation with its payee: a 红牌 and a hold placed.
+	wait("no hold on demo-zjbf-06", "/v1/orgs/czj/supervision/warnings?rule=related_payee", func(b string) bool {
+		return strings.Contains(b, `"subject":"orgs/czj/cases/demo-zjbf-06"`) && strings.Contains(b, `"hold":"h`)
+	})
+	// 王丽 has held the key post ysc-zbgl since 2019: a 黄牌 on the first tick.
+	wait("no rotation card", "/v1/orgs/czj/supervision/warnings?rule=rotation_overdue", func(b string) bool {
+		return strings.Contains(b, `"subject":"orgs/czj/posts/ysc-zbgl"`) && strings.Contains(b, `"SEVERITY_YELLOW"`)
+	})
+	otok, err := s.Dev.Mint("cheng-gang", up.StaffClaims("cheng-gang", "discipline-officer"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok = otok
+	wait("no demo complaint", "/v1/orgs/czj/supervision/complaints", func(b string) bool {
+		return strings.Contains(b, `"state":"COMPLAINT_STATE_RECEIVED"`)
+	})
+	code, body := send(t, http.MethodPost, s.GatewayURL+"/public/v1/complaints:status", "", `{"receiptCode":"AAAAAAAAAAAAAAAAAAAA"}`)
+	if code != 404 {
+		t.Fatalf("status of an unknown receipt over REST: %d %s", code, body)
 	}
 }
