@@ -32,7 +32,14 @@ func TestEventRulesRaiseOnce(t *testing.T) {
 		len(f.Evidence) != 1 || f.Evidence[0].Type != "signed" || f.RuleName == "" || f.Evidence[0].Actor != pn("feng") || f.Notice == "" || f.DueTime == nil || f.Unit == "" {
 		t.Fatalf("fast_sign warning: %v", f)
 	}
+	// Owners by grade: a 黄牌 goes to the leaders in charge, a 提示 to the unit's head.
+	if fmt.Sprint(f.Owners) != fmt.Sprint([]string{pn("li"), pn("qian"), pn("sun")}) {
+		t.Fatalf("owners of a yellow card: %v", f.Owners)
+	}
 	o := ws["off_hours"][0]
+	if fmt.Sprint(o.Owners) != fmt.Sprint([]string{pn("wu")}) {
+		t.Fatalf("owners of a notice: %v", o.Owners)
+	}
 	if o.Severity != supervisionv1.Severity_SEVERITY_NOTICE || o.Evidence[0].Actor != pn("he") {
 		t.Fatalf("off_hours warning: %v", o)
 	}

@@ -47,6 +47,10 @@ func TestHoldAndRelease(t *testing.T) {
 			t.Fatalf("no hold placed: %v", ws)
 		}
 	}
+	// A 红牌 goes to the principal leader (and the discipline office's heads: none here).
+	if len(w.Owners) != 1 || w.Owners[0] != pn("zhao") {
+		t.Fatalf("owners of a red card: %v", w.Owners)
+	}
 	if w.Severity != supervisionv1.Severity_SEVERITY_RED || w.Action != "hold" || w.Person != pn("he") {
 		t.Fatalf("related_payee: %v", w)
 	}

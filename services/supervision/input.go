@@ -232,6 +232,7 @@ func (s *Service) warning(f finding, org, unit, flow, step string, now time.Time
 	if f.Action == "hold" {
 		w.Hold = holdPending
 	}
+	w.Owners = s.owners(org, unit, sev, now)
 	act := "反馈处理情况"
 	if sev == supervisionv1.Severity_SEVERITY_RED {
 		act = "完成整改并报送整改报告"

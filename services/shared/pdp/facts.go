@@ -809,6 +809,8 @@ func (f *Facts) KeyPost(org, post string) (key bool, unit string, ok bool) {
 type UnitInfo struct {
 	Name, DisplayName string
 	Leadership        bool
+	// Discipline: the 纪检监察 office (UNIT_KIND_DISCIPLINE).
+	Discipline bool
 }
 
 // Units lists the org's units by name.
@@ -821,7 +823,8 @@ func (f *Facts) Units(org string) []UnitInfo {
 	}
 	out := make([]UnitInfo, 0, len(o.units))
 	for _, u := range o.units {
-		out = append(out, UnitInfo{Name: u.Name, DisplayName: u.DisplayName, Leadership: u.Kind == registryv1.UnitKind_UNIT_KIND_LEADERSHIP})
+		out = append(out, UnitInfo{Name: u.Name, DisplayName: u.DisplayName, Leadership: u.Kind == registryv1.UnitKind_UNIT_KIND_LEADERSHIP,
+			Discipline: u.Kind == registryv1.UnitKind_UNIT_KIND_DISCIPLINE})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -1,0 +1,69 @@
+package supervision
+
+import (
+	"slices"
+	"time"
+
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
+)
+
+// Ranks of the registry (registryv1.Rank) the owners are found by.
+const (
+	rankDirector     = 4 // 处长: the unit's head
+	rankInCharge     = 5 // 分管领导
+	rankPrincipal    = 6 // 主要领导
+	rankUnitHeadFrom = rankDirector
+)
+
+// owners are who must act on a warning, by its grade, as the org stands on the day:
+// 红牌 → the principal leader (主要领导) and the heads of the discipline office; 黄牌 → the
+// leaders in charge (分管领导: which leader is in charge of which unit is not in the
+// registry, so all of them); 提示 → the heads of the warning's unit. Person names, sorted.
+func (s *Service) owners(org, unit string, sev supervisionv1.Severity, now time.Time) []string {
+	f := s.cfg.PDP.Facts()
+	day := now.In(cst).Format(time.DateOnly)
+	var out []string
+	add := func(person string) {
+		if !slices.Contains(out, person) {
+			out = append(out, person)
+		}
+	}
+	leaders := func(rank int) {
+		for _, p := range f.Leadership(org, day) {
+			for _, seat := range f.Holdings(org, p, day) {
+				if seat.Rank == rank {
+					add("orgs/" + org + "/people/" + p)
+				}
+			}
+		}
+	}
+	heads := func(units map[string]bool) {
+		for _, h := range f.CurrentHoldings(org, day) {
+			if !units[h.Unit] {
+				continue
+			}
+			if _, rank, ok := f.Post(org, idOf(h.Post)); ok && rank >= rankUnitHeadFrom {
+				add(h.Person)
+			}
+		}
+	}
+	switch sev {
+	case supervisionv1.Severity_SEVERITY_RED:
+		leaders(rankPrincipal)
+		discipline := map[string]bool{}
+		for _, u := range f.Units(org) {
+			if u.Discipline {
+				discipline[u.Name] = true
+			}
+		}
+		heads(discipline)
+	case supervisionv1.Severity_SEVERITY_YELLOW:
+		leaders(rankInCharge)
+	default:
+		if unit != "" {
+			heads(map[string]bool{unit: true})
+		}
+	}
+	slices.Sort(out)
+	return out
+}
