@@ -389,8 +389,10 @@ findings contains f if {
 # METADATA
 # title: Spending ahead of the budget schedule (预算执行超序时进度)
 # description: >-
-#   Event on a live case with the indicator's budget (input.budget): spent / annual (spent
-#   includes this case) is more than the month's cumulative share
+#   Event on a live case with the indicator's budget: spent / annual (input.budget.spent,
+#   this case included; annual from input.budget.annual, else the org's table
+#   data.supervision.indicator_budgets[org][indicator]) is more than the month's cumulative
+#   share
 #   (data.supervision.budget_schedule_percent[month − 1]) plus
 #   data.supervision.budget_tolerance_points percentage points. Compared as
 #   spent × 100 > annual × (share + tolerance), so a boundary is exact. Key
@@ -403,23 +405,31 @@ findings contains f if {
 	data.supervision.rules.ahead_of_budget.enabled == true
 	live
 	b := input.budget
-	is_number(b.annual)
-	b.annual > 0
+	annual := budget_annual
+	annual > 0
 	is_number(b.spent)
 	is_number(b.month)
 	share := data.supervision.budget_schedule_percent[b.month - 1]
 	limit := share + data.supervision.budget_tolerance_points
-	b.spent * 100 > b.annual * limit
+	b.spent * 100 > annual * limit
 	indicator := text(object.get(input.case, "indicator", ""))
 	f := finding(
 		"ahead_of_budget",
 		input.case.name,
 		"",
 		sprintf("ahead_of_budget|%s|%s|%d-%02d", [text(object.get(input, "org", "")), indicator, now_date[0], b.month]),
-		sprintf("指标 %s 年度预算 %s元,截至 %d 月已支出(含案件 %s)%s元,执行进度 %.1f%%,超过序时进度 %v%% 加 %v 个百分点", [indicator, lib.amount_text(b.annual), b.month, input.case.name, lib.amount_text(b.spent), (b.spent * 100) / b.annual, share, data.supervision.budget_tolerance_points]),
-		sprintf("indicator %s has spent %s yuan (case %s included) of its annual %s yuan by month %d: %.1f%%, more than the schedule's %v%% plus %v points", [indicator, lib.amount_text(b.spent), input.case.name, lib.amount_text(b.annual), b.month, (b.spent * 100) / b.annual, share, data.supervision.budget_tolerance_points]),
+		sprintf("指标 %s 年度预算 %s元,截至 %d 月已支出(含案件 %s)%s元,执行进度 %.1f%%,超过序时进度 %v%% 加 %v 个百分点", [indicator, lib.amount_text(annual), b.month, input.case.name, lib.amount_text(b.spent), (b.spent * 100) / annual, share, data.supervision.budget_tolerance_points]),
+		sprintf("indicator %s has spent %s yuan (case %s included) of its annual %s yuan by month %d: %.1f%%, more than the schedule's %v%% plus %v points", [indicator, lib.amount_text(b.spent), input.case.name, lib.amount_text(annual), b.month, (b.spent * 100) / annual, share, data.supervision.budget_tolerance_points]),
 		0,
 	)
+}
+
+# budget_annual is the indicator's annual budget: the input's, else the org's table.
+budget_annual := input.budget.annual if {
+	is_number(input.budget.annual)
+} else := a if {
+	a := data.supervision.indicator_budgets[input.org][input.case.indicator]
+	is_number(a)
 }
 
 # signed_as holds when person signed the related payment p with a duty of duties.

@@ -684,6 +684,15 @@ test_ahead_of_budget_quiet if {
 	quiet(object.union(as_tick(fire_ahead_of_budget), {"budget": fire_ahead_of_budget.budget}), "ahead_of_budget")
 }
 
+# The annual budget from the org's table when the input gives none.
+test_ahead_of_budget_from_the_table if {
+	inp := object.union(ev, {"budget": {"spent": 1020001, "month": 11}})
+	quiet(inp, "ahead_of_budget") # no table entry
+	fires(inp, "ahead_of_budget") with data.supervision.indicator_budgets as {"czj": {"IND-2026-001": 1000000}}
+	quiet(inp, "ahead_of_budget") with data.supervision.indicator_budgets as {"czj": {"IND-2026-001": 1000001}}
+	quiet(inp, "ahead_of_budget") with data.supervision.indicator_budgets as {"other": {"IND-2026-001": 1000000}}
+}
+
 # --- repeated_pair
 
 test_repeated_pair_fires if {

@@ -164,6 +164,12 @@ func (s *Service) eventInput(view *caseView, ev *approvalv1.CaseEvent, c *approv
 	}
 	in["case"] = caseInput(c, paymentSteps)
 	in["related"] = s.relatedInput(view, c, t)
+	if c.GetPayload().GetIndicator() != "" {
+		// What the indicator has committed this year; the annual budget is the rules'
+		// table (data.supervision.indicator_budgets).
+		l := t.In(cst)
+		in["budget"] = map[string]any{"spent": view.committed(c, l.Year()), "month": int(l.Month())}
+	}
 	in["conflicts"] = s.conflictsInput(c, t.In(cst).Format(time.DateOnly))
 	return in
 }

@@ -17,6 +17,7 @@ type caseView struct {
 	cases    map[string]*caseRec
 	byPayee  map[string]map[string]bool // org|payee → case names
 	cashByOr map[string]map[string]bool // org → cash case names
+	byInd    map[string]map[string]bool // org|indicator → case names
 }
 
 type caseRec struct {
@@ -25,7 +26,7 @@ type caseRec struct {
 }
 
 func newCaseView() *caseView {
-	return &caseView{cases: map[string]*caseRec{}, byPayee: map[string]map[string]bool{}, cashByOr: map[string]map[string]bool{}}
+	return &caseView{cases: map[string]*caseRec{}, byPayee: map[string]map[string]bool{}, cashByOr: map[string]map[string]bool{}, byInd: map[string]map[string]bool{}}
 }
 
 // payeeKey is how payments to the same payee are matched: the code, or else the name,
@@ -60,8 +61,19 @@ func (v *caseView) apply(c *approvalv1.Case) {
 	if r == nil {
 		r = &caseRec{paymentSteps: map[string]bool{}}
 		v.cases[c.Name] = r
-	} else if k := payeeKey(r.c.GetPayload().GetPayee()); k != "" {
-		delete(v.byPayee[org+"|"+k], c.Name)
+	} else {
+		if k := payeeKey(r.c.GetPayload().GetPayee()); k != "" {
+			delete(v.byPayee[org+"|"+k], c.Name)
+		}
+		delete(v.byInd[org+"|"+r.c.GetPayload().GetIndicator()], c.Name)
+	}
+	if ind := c.GetPayload().GetIndicator(); ind != "" {
+		m := v.byInd[org+"|"+ind]
+		if m == nil {
+			m = map[string]bool{}
+			v.byInd[org+"|"+ind] = m
+		}
+		m[c.Name] = true
 	}
 	r.c = c
 	for _, a := range c.Active {
@@ -134,4 +146,21 @@ func (v *caseView) open() []*approvalv1.Case {
 		}
 	}
 	return out
+}
+
+// committed sums the amounts of the org's live cases on the case's budget indicator created
+// in year (China time), the case included: what the indicator has committed.
+func (v *caseView) committed(c *approvalv1.Case, year int) float64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	sum := 0.0
+	for n := range v.byInd[orgOf(c.Name)+"|"+c.GetPayload().GetIndicator()] {
+		x := v.cases[n].c
+		if x.State == approvalv1.Case_STATE_WITHDRAWN || x.State == approvalv1.Case_STATE_REJECTED || x.CreateTime == nil ||
+			x.CreateTime.AsTime().In(cst).Year() != year {
+			continue
+		}
+		sum += x.GetPayload().GetAmount()
+	}
+	return sum
 }
