@@ -185,9 +185,13 @@ func (s *Service) Consume(ctx context.Context) error {
 // commitBatch evaluates a batch of new events (applying each change to the view) and
 // commits the warnings raised with the advanced checkpoint.
 func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint, cpRev int64, batch []*approvalv1.CaseEvent, idx []int) (checkpoint, int64, error) {
-	// The warnings already raised are in the cache once it holds this process's writes.
-	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
-		return cp, cpRev, err
+	// The warnings already raised: in the cache, or committed by this consumer since the
+	// cache last caught up (s.raised) — no wait for the cache between batches.
+	if len(s.raised) > 20000 {
+		if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
+			return cp, cpRev, err
+		}
+		clear(s.raised)
 	}
 	var raised []*supervisionv1.Warning
 	seen := map[string]bool{}
@@ -219,7 +223,7 @@ func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint
 				continue
 			}
 			seen[w.Name] = true
-			if _, exists := s.cache.Get(s.warningKey(w.Name)); exists {
+			if _, exists := s.cache.Get(s.warningKey(w.Name)); exists || s.raised[w.Name] {
 				continue
 			}
 			raised = append(raised, w)
@@ -246,6 +250,9 @@ func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint
 	s.stats.events.Store(next.Events)
 	s.stats.warnings.Store(next.Warnings)
 	s.stats.lastEvent.Store(last.Time.AsTime().UnixNano())
+	for _, w := range raised {
+		s.raised[w.Name] = true
+	}
 	if len(raised) > 0 {
 		s.nudgeHolds() // holds to place, warnings for the risk register
 	}

@@ -20,8 +20,39 @@ const (
 // leaders in charge (分管领导: which leader is in charge of which unit is not in the
 // registry, so all of them); 提示 → the heads of the warning's unit. Person names, sorted.
 func (s *Service) owners(org, unit string, sev supervisionv1.Severity, now time.Time) []string {
-	f := s.cfg.PDP.Facts()
 	day := now.In(cst).Format(time.DateOnly)
+	key := ownersKey{org, unit, sev, day}
+	s.ownersMu.Lock()
+	if e, ok := s.ownersMemo[key]; ok && time.Since(e.at) < time.Minute {
+		s.ownersMu.Unlock()
+		return e.people
+	}
+	s.ownersMu.Unlock()
+	out := s.findOwners(org, unit, sev, day)
+	s.ownersMu.Lock()
+	if len(s.ownersMemo) > 10000 {
+		clear(s.ownersMemo)
+	}
+	s.ownersMemo[key] = ownersEntry{people: out, at: time.Now()}
+	s.ownersMu.Unlock()
+	return out
+}
+
+// ownersKey and ownersEntry memoise owners for a minute (the org facts move slowly; a
+// warning-heavy stream asks the same question many times).
+type ownersKey struct {
+	org, unit string
+	sev       supervisionv1.Severity
+	day       string
+}
+
+type ownersEntry struct {
+	people []string
+	at     time.Time
+}
+
+func (s *Service) findOwners(org, unit string, sev supervisionv1.Severity, day string) []string {
+	f := s.cfg.PDP.Facts()
 	var out []string
 	add := func(person string) {
 		if !slices.Contains(out, person) {

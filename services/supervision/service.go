@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,6 +70,12 @@ type Service struct {
 	stats consumerStats
 	wake  chan struct{} // nudges the hold worker
 	cal   *calendar
+
+	ownersMu   sync.Mutex
+	ownersMemo map[ownersKey]ownersEntry
+	// raised holds the names of the warnings this consumer committed that the cache may not
+	// show yet: the next batch dedupes against it instead of waiting for the cache.
+	raised map[string]bool
 	// warnRev is the highest revision at which this process wrote warnings: its cache of
 	// warnings serves them back once there (checkpoint-only commits do not count — the
 	// cache follows the warnings only, and would wait for a progress notice).
@@ -121,7 +128,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	k := keys{data: store.Keyspace{Root: cfg.KeyRoot, Service: "supervision"}, state: store.Keyspace{Root: cfg.KeyRoot, Service: "supervision-state"}}
 	s := &Service{
 		cfg: cfg, log: cfg.Logger.With("service", "supervision"), keys: k,
-		store: store.New(cfg.Etcd, k.data), wake: make(chan struct{}, 1),
+		store: store.New(cfg.Etcd, k.data), wake: make(chan struct{}, 1), ownersMemo: map[ownersKey]ownersEntry{}, raised: map[string]bool{},
 	}
 	s.view.Store(newCaseView())
 	s.cal = newCalendar(nil)

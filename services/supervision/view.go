@@ -2,6 +2,7 @@ package supervision
 
 import (
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -17,7 +18,7 @@ type caseView struct {
 	cases    map[string]*caseRec
 	byPayee  map[string]map[string]bool // org|payee → case names
 	cashByOr map[string]map[string]bool // org → cash case names
-	byInd    map[string]map[string]bool // org|indicator → case names
+	commit   map[string]float64         // org|indicator|year → committed amount
 }
 
 type caseRec struct {
@@ -26,7 +27,7 @@ type caseRec struct {
 }
 
 func newCaseView() *caseView {
-	return &caseView{cases: map[string]*caseRec{}, byPayee: map[string]map[string]bool{}, cashByOr: map[string]map[string]bool{}, byInd: map[string]map[string]bool{}}
+	return &caseView{cases: map[string]*caseRec{}, byPayee: map[string]map[string]bool{}, cashByOr: map[string]map[string]bool{}, commit: map[string]float64{}}
 }
 
 // payeeKey is how payments to the same payee are matched: the code, or else the name,
@@ -65,15 +66,12 @@ func (v *caseView) apply(c *approvalv1.Case) {
 		if k := payeeKey(r.c.GetPayload().GetPayee()); k != "" {
 			delete(v.byPayee[org+"|"+k], c.Name)
 		}
-		delete(v.byInd[org+"|"+r.c.GetPayload().GetIndicator()], c.Name)
-	}
-	if ind := c.GetPayload().GetIndicator(); ind != "" {
-		m := v.byInd[org+"|"+ind]
-		if m == nil {
-			m = map[string]bool{}
-			v.byInd[org+"|"+ind] = m
+		if k, amt := commitOf(r.c); k != "" {
+			v.commit[k] -= amt
 		}
-		m[c.Name] = true
+	}
+	if k, amt := commitOf(c); k != "" {
+		v.commit[k] += amt
 	}
 	r.c = c
 	for _, a := range c.Active {
@@ -148,19 +146,23 @@ func (v *caseView) open() []*approvalv1.Case {
 	return out
 }
 
-// committed sums the amounts of the org's live cases on the case's budget indicator created
-// in year (China time), the case included: what the indicator has committed.
+// committed is what the org's live cases on the case's budget indicator created in year
+// (China time) commit, the case included: a running sum kept by apply.
 func (v *caseView) committed(c *approvalv1.Case, year int) float64 {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	sum := 0.0
-	for n := range v.byInd[orgOf(c.Name)+"|"+c.GetPayload().GetIndicator()] {
-		x := v.cases[n].c
-		if x.State == approvalv1.Case_STATE_WITHDRAWN || x.State == approvalv1.Case_STATE_REJECTED || x.CreateTime == nil ||
-			x.CreateTime.AsTime().In(cst).Year() != year {
-			continue
-		}
-		sum += x.GetPayload().GetAmount()
+	return v.commit[commitKey(c, year)]
+}
+
+// commitKey is org|indicator|year; commitOf is what a case adds to it.
+func commitKey(c *approvalv1.Case, year int) string {
+	return orgOf(c.Name) + "|" + c.GetPayload().GetIndicator() + "|" + strconv.Itoa(year)
+}
+
+func commitOf(c *approvalv1.Case) (string, float64) {
+	if c == nil || c.GetPayload().GetIndicator() == "" || c.CreateTime == nil ||
+		c.State == approvalv1.Case_STATE_WITHDRAWN || c.State == approvalv1.Case_STATE_REJECTED {
+		return "", 0
 	}
-	return sum
+	return commitKey(c, c.CreateTime.AsTime().In(cst).Year()), c.GetPayload().GetAmount()
 }
