@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +16,9 @@ import (
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
+
+// evalWorkers is how many evaluations of a batch run at once.
+var evalWorkers = max(2, runtime.GOMAXPROCS(0))
 
 // checkpoint is the consumer's position: every event up to revision Rev, and the first N
 // events written at Rev itself (one approval change writes several events at one
@@ -193,8 +198,30 @@ func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint
 		}
 		clear(s.raised)
 	}
-	var raised []*supervisionv1.Warning
-	seen := map[string]bool{}
+	// The inputs are built in order (each sees the view as the stream left it at its
+	// event), the rules evaluated concurrently, and the findings taken in order again.
+	type job struct {
+		ev   *approvalv1.CaseEvent
+		c    *approvalv1.Case
+		in   map[string]any
+		fs   []finding
+		rev  string
+		err  error
+		done chan struct{}
+	}
+	jobs := make([]*job, 0, len(batch))
+	work := make(chan *job, len(batch))
+	var wg sync.WaitGroup
+	for range evalWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				j.fs, j.rev, j.err = s.findings(ctx, j.in)
+				close(j.done)
+			}
+		}()
+	}
 	for _, ev := range batch {
 		prev, _ := view.get(ev.Case)
 		var stepStart int64
@@ -210,9 +237,18 @@ func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint
 		if c == nil {
 			continue // an event of a case whose creation was not seen (should not happen)
 		}
-		fs, rev, err := s.findings(ctx, s.eventInput(view, ev, c, payments, stepStart))
-		if err != nil {
-			return cp, cpRev, err
+		j := &job{ev: ev, c: c, in: s.eventInput(view, ev, c, payments, stepStart), done: make(chan struct{})}
+		jobs = append(jobs, j)
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	var raised []*supervisionv1.Warning
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		ev, c, fs, rev := j.ev, j.c, j.fs, j.rev
+		if j.err != nil {
+			return cp, cpRev, j.err
 		}
 		flow := c.Flow
 		for _, f := range fs {

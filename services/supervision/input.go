@@ -163,6 +163,14 @@ func (s *Service) eventInput(view *caseView, ev *approvalv1.CaseEvent, c *approv
 		"time_ns": t.UnixNano(), "step_start_ns": stepStart,
 	}
 	in["case"] = caseInput(c, paymentSteps)
+	if ev.CaseAfter == nil {
+		// An event before the last of its change sees the case as the previous change
+		// left it, whose related payments, declarations and budget were weighed at that
+		// change's last event: only its own facts (the event's type, actor, time) are new.
+		in["related"] = map[string]any{"payments": []any{}, "cash": []any{}}
+		in["conflicts"] = map[string]any{}
+		return in
+	}
 	in["related"] = s.relatedInput(view, c, t)
 	if c.GetPayload().GetIndicator() != "" {
 		// What the indicator has committed this year; the annual budget is the rules'
