@@ -134,20 +134,11 @@ func (s *Service) ListComplaints(ctx context.Context, req *supervisionv1.ListCom
 	})
 	n := page.Size(req.GetPageSize())
 	resp := &supervisionv1.ListComplaintsResponse{TotalSize: int32(len(kept))}
-	last, more := "", false
-	for _, it := range kept {
-		switch {
-		case it.Key <= after:
-		case len(resp.Complaints) < n:
-			resp.Complaints = append(resp.Complaints, it.Obj.(*supervisionv1.Complaint))
-			last = it.Key
-		default:
-			more = true
-		}
+	items, token := pageOf(kept, after, n, prefix, query)
+	for _, it := range items {
+		resp.Complaints = append(resp.Complaints, it.Obj.(*supervisionv1.Complaint))
 	}
-	if more {
-		resp.NextPageToken = page.Encode(prefix, last, query)
-	}
+	resp.NextPageToken = token
 	return resp, nil
 }
 
@@ -302,13 +293,7 @@ func (s *Service) complaintCards(ctx context.Context, org string, c *supervision
 	return err
 }
 
-func storedComplaint(c *supervisionv1.Complaint) []byte {
-	name, etag := c.Name, c.Etag
-	c.Name, c.Etag = "", ""
-	b := store.Marshal(c)
-	c.Name, c.Etag = name, etag
-	return b
-}
+func storedComplaint(c *supervisionv1.Complaint) []byte { return stored(c, &c.Name, &c.Etag) }
 
 func dedupe(ss []string) []string {
 	out := ss[:0:0]

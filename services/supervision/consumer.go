@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
@@ -301,11 +302,15 @@ func (s *Service) warningKey(name string) string {
 }
 
 // storedWarning is a warning as stored (no name, no etag).
-func storedWarning(w *supervisionv1.Warning) []byte {
-	name, etag := w.Name, w.Etag
-	w.Name, w.Etag = "", ""
-	b := store.Marshal(w)
-	w.Name, w.Etag = name, etag
+func storedWarning(w *supervisionv1.Warning) []byte { return stored(w, &w.Name, &w.Etag) }
+
+// stored is m as stored: marshalled without its name and etag (which the key and its
+// revision give), left as they were.
+func stored(m proto.Message, name, etag *string) []byte {
+	n, e := *name, *etag
+	*name, *etag = "", ""
+	b := store.Marshal(m)
+	*name, *etag = n, e
 	return b
 }
 

@@ -104,6 +104,31 @@ func TestRestartMidStreamNoLossNoDuplicate(t *testing.T) {
 	if fmt.Sprint(back) != fmt.Sprint(ruleCounts(ws)) || bt.Events != st.Events {
 		t.Fatalf("backtest %v over %d events, live %v over %d", back, bt.Events, ruleCounts(ws), st.Events)
 	}
+	// Pages of 5 list every warning once, and the last page has no token.
+	total := 0
+	for _, l := range ws {
+		total += len(l)
+	}
+	seen := map[string]bool{}
+	token := ""
+	for pages := 0; ; pages++ {
+		resp, err := e.sup.ListWarnings(e.supervisor(), &supervisionv1.ListWarningsRequest{Parent: "orgs/cz", PageSize: 5, PageToken: token})
+		if err != nil || int(resp.TotalSize) != total || len(resp.Warnings) > 5 || pages > total {
+			t.Fatalf("page %d: %v %s", pages, resp, describe(err))
+		}
+		for _, w := range resp.Warnings {
+			if seen[w.Name] {
+				t.Fatalf("%s listed twice", w.Name)
+			}
+			seen[w.Name] = true
+		}
+		if token = resp.NextPageToken; token == "" {
+			break
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("paged %d of %d warnings", len(seen), total)
+	}
 }
 
 // The clock rules on a step's time limit: a reminder before it, a 黄牌 with a new deadline

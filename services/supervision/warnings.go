@@ -76,21 +76,28 @@ func (s *Service) ListWarnings(ctx context.Context, req *supervisionv1.ListWarni
 		return true
 	})
 	resp := &supervisionv1.ListWarningsResponse{TotalSize: int32(len(kept))}
-	last, more := "", false
-	for _, it := range kept {
-		switch {
-		case it.Key <= after:
-		case len(resp.Warnings) < n:
-			resp.Warnings = append(resp.Warnings, it.Obj.(*supervisionv1.Warning))
-			last = it.Key
-		default:
-			more = true
-		}
+	items, token := pageOf(kept, after, n, prefix, query)
+	for _, it := range items {
+		resp.Warnings = append(resp.Warnings, it.Obj.(*supervisionv1.Warning))
 	}
-	if more {
-		resp.NextPageToken = page.Encode(prefix, last, query)
-	}
+	resp.NextPageToken = token
 	return resp, nil
+}
+
+// pageOf takes from kept (in key order) the page after the key after — at most n items —
+// and the token of the next page ("" when nothing follows).
+func pageOf(kept []*informer.Item, after string, n int, prefix, query string) ([]*informer.Item, string) {
+	var out []*informer.Item
+	for i, it := range kept {
+		if it.Key <= after {
+			continue
+		}
+		if len(out) == n {
+			return out, page.Encode(prefix, kept[i-1].Key, query)
+		}
+		out = append(out, it)
+	}
+	return out, ""
 }
 
 // transitions: which action moves a warning from which states to which.
