@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
@@ -94,21 +95,10 @@ func (s *Service) relatedInput(view *caseView, c *approvalv1.Case, now time.Time
 	}
 	for _, r := range same {
 		x := r.c
-		if !live(x) || ns(x.CreateTime) < since {
+		if !live(x) || r.createNs < since {
 			continue
 		}
-		paid := false
-		var signers []any
-		for _, sg := range x.Signatures {
-			paid = paid || r.paymentSteps[sg.Step]
-			signers = append(signers, map[string]any{"person": sg.Person, "duty": sg.Duty})
-		}
-		p := x.GetPayload()
-		payments = append(payments, map[string]any{
-			"case": x.Name, "payee_code": p.GetPayee().GetCode(), "payee_name": p.GetPayee().GetName(), "is_person": p.GetPayee().GetIsPerson(),
-			"fund": p.GetFund(), "amount": p.GetAmount(), "method": methodName(p.GetMethod()), "time_ns": ns(x.CreateTime),
-			"paid": paid, "signers": orEmpty(signers),
-		})
+		payments = append(payments, r.pay) // an ast.Value, made once per change of the case
 	}
 	for _, r := range cash {
 		x := r.c
@@ -263,4 +253,25 @@ func (s *Service) findings(ctx context.Context, in map[string]any) ([]finding, s
 	}
 	fs, err := parseFindings(raw)
 	return fs, rev, err
+}
+
+// paymentValue is a case as the rules read a related payment, as an OPA value: made once
+// when the case changes (apply), not on every evaluation it is related to.
+func paymentValue(x *approvalv1.Case, paymentSteps map[string]bool) ast.Value {
+	paid := false
+	var signers []any
+	for _, sg := range x.Signatures {
+		paid = paid || paymentSteps[sg.Step]
+		signers = append(signers, map[string]any{"person": sg.Person, "duty": sg.Duty})
+	}
+	p := x.GetPayload()
+	v, err := ast.InterfaceToValue(map[string]any{
+		"case": x.Name, "payee_code": p.GetPayee().GetCode(), "payee_name": p.GetPayee().GetName(), "is_person": p.GetPayee().GetIsPerson(),
+		"fund": p.GetFund(), "amount": p.GetAmount(), "method": methodName(p.GetMethod()), "time_ns": ns(x.CreateTime),
+		"paid": paid, "signers": orEmpty(signers),
+	})
+	if err != nil {
+		panic(err) // only strings, numbers, booleans, lists and maps: cannot fail
+	}
+	return v
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
 )
 
@@ -24,6 +26,9 @@ type caseView struct {
 type caseRec struct {
 	c            *approvalv1.Case
 	paymentSteps map[string]bool
+	// pay is the case as a related payment (an OPA value), createNs its creation time.
+	pay      ast.Value
+	createNs int64
 }
 
 func newCaseView() *caseView {
@@ -79,6 +84,10 @@ func (v *caseView) apply(c *approvalv1.Case) {
 			r.paymentSteps[a.Step] = true
 		}
 	}
+	r.createNs = ns(c.CreateTime)
+	if payeeKey(c.GetPayload().GetPayee()) != "" && c.GetPayload().GetAmount() > 0 {
+		r.pay = paymentValue(c, r.paymentSteps)
+	}
 	if k := payeeKey(c.GetPayload().GetPayee()); k != "" && c.GetPayload().GetAmount() > 0 {
 		m := v.byPayee[org+"|"+k]
 		if m == nil {
@@ -121,7 +130,7 @@ func (v *caseView) related(c *approvalv1.Case) (samePayee, cash []*caseRec) {
 		for n := range v.byPayee[org+"|"+k] {
 			if n != c.Name {
 				r := v.cases[n]
-				samePayee = append(samePayee, &caseRec{c: r.c, paymentSteps: maps.Clone(r.paymentSteps)})
+				samePayee = append(samePayee, &caseRec{c: r.c, pay: r.pay, createNs: r.createNs})
 			}
 		}
 	}
