@@ -16,6 +16,7 @@ require (
 	github.com/fenquan/fenquan/services/approval v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/services/registry v0.0.0-00010101000000-000000000000
 	github.com/fenquan/fenquan/services/shared v0.0.0-00010101000000-000000000000
+	github.com/open-policy-agent/opa v1.22.0
 	github.com/xuri/excelize/v2 v2.11.0
 	go.etcd.io/etcd/client/v3 v3.7.3
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b
@@ -60,7 +61,6 @@ require (
 	github.com/lestrrat-go/jwx/v3 v3.3.0 // indirect
 	github.com/lestrrat-go/option/v2 v2.0.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/open-policy-agent/opa v1.22.0 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
