@@ -6,7 +6,7 @@
 //	go run ./tools/bench pdp [-people 10000] [-posts 1000] [-n 100000]
 //	go run ./tools/bench approval [-c 64] [-d 10s] [-held 1000000]
 //	go run ./tools/bench risk [-n 10000] [-c 64] [-d 10s]
-//	go run ./tools/bench supervision [-rate 1000] [-d 10s] [-n 100000]
+//	go run ./tools/bench supervision [-rate 1000] [-d 10s] [-n 100000] [-payees 500]
 package main
 
 import (
@@ -34,6 +34,7 @@ func main() {
 	people := fs.Int("people", 10000, "pdp: people in the store")
 	posts := fs.Int("posts", 1000, "pdp: posts in the store")
 	rate := fs.Int("rate", 1000, "supervision: case events per second for the latency measurement")
+	payees := fs.Int("payees", 500, "supervision: how many payees the cases pay (fewer: more related payments per case)")
 	held := fs.Int("held", 1000000, "approval: cases held for the inbox and memory measurement (0: skip)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")
@@ -78,7 +79,7 @@ func main() {
 	case "risk":
 		err = riskBench(ctx, *n, *c, *d)
 	case "supervision":
-		err = supervisionBench(ctx, *rate, *d, *n)
+		err = supervisionBench(ctx, *rate, *d, *n, *payees)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

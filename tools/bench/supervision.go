@@ -31,7 +31,7 @@ import (
 //   - catch-up: a second supervision instance on a fresh checkpoint (its own key root)
 //     consumes every event in the store, timed until its checkpoint reaches the head;
 //   - backtest of the rule set over all of those events.
-func supervisionBench(ctx context.Context, rate int, d time.Duration, total int) error {
+func supervisionBench(ctx context.Context, rate int, d time.Duration, total, payees int) error {
 	dir, err := os.MkdirTemp("", "fenquan-bench-")
 	if err != nil {
 		return err
@@ -66,7 +66,7 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total int)
 		c, err := cases.CreateCase(feng, &approvalv1.CreateCaseRequest{Parent: "orgs/czj", RequestId: fmt.Sprintf("sb-%d", n), Case: &approvalv1.Case{
 			Title: "电子监察基准测试拨付", Flow: "orgs/czj/powers/zjbf/flows/internal", A: "orgs/czj/people/feng-yu", B: "orgs/czj/people/cao-yang",
 			Payload: &approvalv1.Payload{Amount: 600000, Fund: "ZX-2026-SB", Indicator: "ZB-2026-SB-0031",
-				Payee: &approvalv1.Payee{Name: fmt.Sprintf("收款单位%d", n%500), Code: fmt.Sprintf("BENCH%06d", n%500)}, Purpose: "基准测试"},
+				Payee: &approvalv1.Payee{Name: fmt.Sprintf("收款单位%d", n%int64(payees)), Code: fmt.Sprintf("BENCH%06d", n%int64(payees))}, Purpose: "基准测试"},
 		}})
 		if err != nil {
 			return "", time.Time{}, err
@@ -229,7 +229,7 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total int)
 	btTime := time.Since(t0)
 
 	fmt.Printf("### Supervision: event → warning, catch-up, backtest\n\n")
-	fmt.Printf("Machine: %s. Command: `go run ./tools/bench supervision -rate %d -d %s -n %d`.\n\n", machine(), rate, d, total)
+	fmt.Printf("Machine: %s. Command: `go run ./tools/bench supervision -rate %d -d %s -n %d -payees %d`.\n\n", machine(), rate, d, total, payees)
 	fmt.Printf("| measure | result |\n|---|---|\n")
 	fmt.Printf("| event → warning latency at %.0f events/s (%d cases opened and signed at once, each a fast_sign 黄牌; %d without a warning, %d errors) | p50 %s, p95 %s, p99 %s, max %s |\n",
 		achieved, len(all), missing, errs.Load(), pct(50).Round(100*time.Microsecond), pct(95).Round(100*time.Microsecond), pct(99).Round(100*time.Microsecond), pct(100).Round(100*time.Microsecond))
