@@ -107,6 +107,29 @@ func (s *Service) Consume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Names raised by an earlier run of Consume may not have been committed: start from
+	// what the store holds.
+	if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
+		return err
+	}
+	clear(s.raised)
+	toCommit := make(chan prepared)
+	commitErr := make(chan error, 1)
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		rev := cpRev
+		for p := range toCommit {
+			var err error
+			if rev, err = s.commitPrepared(ctx, p, rev); err != nil {
+				commitErr <- err
+				for range toCommit {
+				}
+				return
+			}
+		}
+	}()
+	defer func() { close(toCommit); <-committed }()
 	events := make(chan *approvalv1.CaseEvent, 4*s.cfg.Batch)
 	errc := make(chan error, 1)
 	go func() {
@@ -180,22 +203,31 @@ func (s *Service) Consume(ctx context.Context) error {
 		if len(batch) == 0 {
 			continue
 		}
-		next, nextRev, err := s.commitBatch(ctx, view, cp, cpRev, batch, idx)
+		p, err := s.evaluateBatch(ctx, view, cp, batch, idx)
 		if err != nil {
 			return err
 		}
-		cp, cpRev = next, nextRev
+		// The commit runs while the next batch is evaluated (one in flight: commits stay
+		// in order, each guarded by the revision the one before wrote).
+		select {
+		case toCommit <- p:
+		case err := <-commitErr:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		cp = p.next
 	}
 }
 
-// commitBatch evaluates a batch of new events (applying each change to the view) and
-// commits the warnings raised with the advanced checkpoint.
-func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint, cpRev int64, batch []*approvalv1.CaseEvent, idx []int) (checkpoint, int64, error) {
+// evaluateBatch evaluates a batch of new events (applying each change to the view): the
+// warnings to raise and the checkpoint after it, for commitPrepared.
+func (s *Service) evaluateBatch(ctx context.Context, view *caseView, cp checkpoint, batch []*approvalv1.CaseEvent, idx []int) (prepared, error) {
 	// The warnings already raised: in the cache, or committed by this consumer since the
 	// cache last caught up (s.raised) — no wait for the cache between batches.
 	if len(s.raised) > 20000 {
 		if err := s.cache.WaitFor(ctx, s.warnRev.Load()); err != nil {
-			return cp, cpRev, err
+			return prepared{}, err
 		}
 		clear(s.raised)
 	}
@@ -249,7 +281,7 @@ func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint
 	for _, j := range jobs {
 		ev, c, fs, rev := j.ev, j.c, j.fs, j.rev
 		if j.err != nil {
-			return cp, cpRev, j.err
+			return prepared{}, j.err
 		}
 		flow := c.Flow
 		for _, f := range fs {
@@ -268,32 +300,47 @@ func (s *Service) commitBatch(ctx context.Context, view *caseView, cp checkpoint
 	}
 	last := batch[len(batch)-1]
 	next := checkpoint{Rev: last.Revision, N: idx[len(idx)-1] + 1, Events: cp.Events + int64(len(batch)), Warnings: cp.Warnings + int64(len(raised))}
-	b, _ := json.Marshal(next)
-	t := store.NewTxn().ExpectVersion(s.keys.checkpointKey(), cpRev, "supervision checkpoint")
+	// Raised as far as the next batches are concerned, committed or not yet: a failed
+	// commit ends Consume, which starts over from the checkpoint with this set cleared.
 	for _, w := range raised {
+		s.raised[w.Name] = true
+	}
+	return prepared{next: next, raised: raised, lastEvent: last.Time.AsTime()}, nil
+}
+
+// prepared is an evaluated batch, ready to commit.
+type prepared struct {
+	next      checkpoint
+	raised    []*supervisionv1.Warning
+	lastEvent time.Time
+}
+
+// commitPrepared commits a batch's warnings with the advanced checkpoint, guarded by the
+// checkpoint's revision, and returns the new revision.
+func (s *Service) commitPrepared(ctx context.Context, p prepared, cpRev int64) (int64, error) {
+	b, _ := json.Marshal(p.next)
+	t := store.NewTxn().ExpectVersion(s.keys.checkpointKey(), cpRev, "supervision checkpoint")
+	for _, w := range p.raised {
 		k := s.warningKey(w.Name)
 		t.ExpectRevision(k, 0, w.Name).Put(k, storedWarning(w))
 	}
 	t.Put(s.keys.checkpointKey(), b)
 	commit := s.store.Commit
-	if len(raised) > 0 {
+	if len(p.raised) > 0 {
 		commit = s.commitWarnings
 	}
 	rev, err := commit(store.SystemWrite(ctx, "supervision: warnings raised by the rules"), t)
 	if err != nil {
-		return cp, cpRev, err
+		return 0, err
 	}
-	s.stats.checkpoint.Store(next.Rev)
-	s.stats.events.Store(next.Events)
-	s.stats.warnings.Store(next.Warnings)
-	s.stats.lastEvent.Store(last.Time.AsTime().UnixNano())
-	for _, w := range raised {
-		s.raised[w.Name] = true
-	}
-	if len(raised) > 0 {
+	s.stats.checkpoint.Store(p.next.Rev)
+	s.stats.events.Store(p.next.Events)
+	s.stats.warnings.Store(p.next.Warnings)
+	s.stats.lastEvent.Store(p.lastEvent.UnixNano())
+	if len(p.raised) > 0 {
 		s.nudgeHolds() // holds to place, warnings for the risk register
 	}
-	return next, rev, nil
+	return rev, nil
 }
 
 // warningKey is the key of a warning name.
