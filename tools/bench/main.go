@@ -34,6 +34,7 @@ func main() {
 	people := fs.Int("people", 10000, "pdp: people in the store")
 	posts := fs.Int("posts", 1000, "pdp: posts in the store")
 	rate := fs.Int("rate", 1000, "supervision: case events per second for the latency measurement")
+	catchUp := fs.Bool("catchup", true, "supervision: measure a fresh consumer's catch-up over every event")
 	payees := fs.Int("payees", 500, "supervision: how many payees the cases pay (fewer: more related payments per case)")
 	held := fs.Int("held", 1000000, "approval: cases held for the inbox and memory measurement (0: skip)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
@@ -79,7 +80,7 @@ func main() {
 	case "risk":
 		err = riskBench(ctx, *n, *c, *d)
 	case "supervision":
-		err = supervisionBench(ctx, *rate, *d, *n, *payees)
+		err = supervisionBench(ctx, *rate, *d, *n, *payees, *catchUp)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

@@ -31,7 +31,7 @@ import (
 //   - catch-up: a second supervision instance on a fresh checkpoint (its own key root)
 //     consumes every event in the store, timed until its checkpoint reaches the head;
 //   - backtest of the rule set over all of those events.
-func supervisionBench(ctx context.Context, rate int, d time.Duration, total, payees int) error {
+func supervisionBench(ctx context.Context, rate int, d time.Duration, total, payees int, catchUp bool) error {
 	dir, err := os.MkdirTemp("", "fenquan-bench-")
 	if err != nil {
 		return err
@@ -191,29 +191,33 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total, pay
 	callCtx := func(c context.Context) context.Context {
 		return metadata.AppendToOutgoingContext(c, "authorization", "Bearer "+svcTok)
 	}
-	cctx, ccancel := context.WithCancel(ctx)
-	defer ccancel()
-	t0 = time.Now()
-	fresh, err := supervision.New(cctx, supervision.Config{Etcd: s.Etcd.Client, KeyRoot: "/bench-catchup", Logger: discardLogger(), PDP: s.PDP,
-		Approval: conn, CallCtx: callCtx, Tick: -1})
-	if err != nil {
-		return err
-	}
 	var lastEvent int64
 	if r, err := s.Etcd.Client.Get(ctx, up.KeyRoot+"/approval-events/", clientv3.WithPrefix(), clientv3.WithKeysOnly(),
 		clientv3.WithSort(clientv3.SortByModRevision, clientv3.SortDescend), clientv3.WithLimit(1), clientv3.WithRev(head.Header.Revision)); err == nil && len(r.Kvs) > 0 {
 		lastEvent = r.Kvs[0].ModRevision
 	}
-	for fresh.Status().Checkpoint < lastEvent {
-		if time.Since(t0) > 10*time.Minute {
-			return fmt.Errorf("catch-up did not finish in 10 minutes (at %d of %d)", fresh.Status().Checkpoint, lastEvent)
+	catchUpRow := "| catch-up: a fresh consumer over every event in the store | not run (-catchup=false) |"
+	if catchUp {
+		cctx, ccancel := context.WithCancel(ctx)
+		defer ccancel()
+		t0 = time.Now()
+		fresh, err := supervision.New(cctx, supervision.Config{Etcd: s.Etcd.Client, KeyRoot: "/bench-catchup", Logger: discardLogger(), PDP: s.PDP,
+			Approval: conn, CallCtx: callCtx, Tick: -1})
+		if err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		for fresh.Status().Checkpoint < lastEvent {
+			if time.Since(t0) > 10*time.Minute {
+				return fmt.Errorf("catch-up did not finish in 10 minutes (at %d of %d)", fresh.Status().Checkpoint, lastEvent)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		took := time.Since(t0)
+		st := fresh.Status()
+		ccancel()
+		fmt.Fprintf(os.Stderr, "catch-up of %d events (%d in the store): %s, %d warnings\n", st.Events, events.Count, took.Round(time.Millisecond), st.Warnings)
+		catchUpRow = fmt.Sprintf("| catch-up: a fresh consumer over every event in the store | %d events in %s (%.0f events/s), %d warnings |", st.Events, took.Round(time.Millisecond), float64(st.Events)/took.Seconds(), st.Warnings)
 	}
-	catchUp := time.Since(t0)
-	st := fresh.Status()
-	ccancel()
-	fmt.Fprintf(os.Stderr, "catch-up of %d events (%d in the store): %s, %d warnings\n", st.Events, events.Count, catchUp.Round(time.Millisecond), st.Warnings)
 
 	// Backtest of the rule set over the same events, through the API.
 	sup := supervisionv1.NewSupervisionServiceClient(mustConn(s.GRPC["supervision"]))
@@ -229,11 +233,11 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total, pay
 	btTime := time.Since(t0)
 
 	fmt.Printf("### Supervision: event → warning, catch-up, backtest\n\n")
-	fmt.Printf("Machine: %s. Command: `go run ./tools/bench supervision -rate %d -d %s -n %d -payees %d`.\n\n", machine(), rate, d, total, payees)
+	fmt.Printf("Machine: %s. Command: `go run ./tools/bench supervision -rate %d -d %s -n %d -payees %d -catchup=%v`.\n\n", machine(), rate, d, total, payees, catchUp)
 	fmt.Printf("| measure | result |\n|---|---|\n")
 	fmt.Printf("| event → warning latency at %.0f events/s (%d cases opened and signed at once, each a fast_sign 黄牌; %d without a warning, %d errors) | p50 %s, p95 %s, p99 %s, max %s |\n",
 		achieved, len(all), missing, errs.Load(), pct(50).Round(100*time.Microsecond), pct(95).Round(100*time.Microsecond), pct(99).Round(100*time.Microsecond), pct(100).Round(100*time.Microsecond))
-	fmt.Printf("| catch-up: a fresh consumer over every event in the store | %d events in %s (%.0f events/s), %d warnings |\n", st.Events, catchUp.Round(time.Millisecond), float64(st.Events)/catchUp.Seconds(), st.Warnings)
+	fmt.Println(catchUpRow)
 	fmt.Printf("| backtest of the rule set over the same events (API, one call) | %d events in %s (%.0f events/s), %d warnings by %d rules |\n", bt.Events, btTime.Round(time.Millisecond), float64(bt.Events)/btTime.Seconds(), bt.Warnings, len(bt.Rules))
 	fmt.Printf("\nProcess RSS after the run (etcd, every service, the gateway and the load generator together): %.0f MiB.\n", rssMiB())
 	return nil
