@@ -24,7 +24,6 @@ import (
 // rule raises. The clock rules are not replayed. Nothing is written.
 func (s *Service) Backtest(ctx context.Context, req *supervisionv1.BacktestRequest) (*supervisionv1.BacktestResponse, error) {
 	start := time.Now()
-	org := strings.TrimPrefix(req.GetParent(), "orgs/")
 	to := req.GetToRevision()
 	if to == 0 {
 		r, err := s.cfg.Etcd.Get(ctx, s.keys.checkpointKey())
@@ -79,13 +78,7 @@ func (s *Service) Backtest(ctx context.Context, req *supervisionv1.BacktestReque
 			return nil, err
 		}
 		view := bt.view.Load()
-		prev, _ := view.get(ev.Case)
-		var stepStart int64
-		for _, a := range prev.GetActive() {
-			if a.Step == ev.Step {
-				stepStart = ns(a.StartTime)
-			}
-		}
+		stepStart := view.stepStart(ev.Case, ev.Step)
 		if ev.CaseAfter != nil {
 			view.apply(ev.CaseAfter)
 		}
@@ -124,7 +117,6 @@ func (s *Service) Backtest(ctx context.Context, req *supervisionv1.BacktestReque
 			resp.Warnings++
 		}
 	}
-	_ = org
 	for r, rc := range counts {
 		rc.Subjects = int32(len(subjects[r]))
 		resp.Rules = append(resp.Rules, rc)

@@ -17,7 +17,6 @@ import (
 
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
-	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/informer"
 	"github.com/fenquan/fenquan/services/shared/page"
 	"github.com/fenquan/fenquan/services/shared/store"
@@ -152,23 +151,17 @@ func (s *Service) ActOnComplaint(ctx context.Context, req *supervisionv1.ActOnCo
 		return nil, err
 	}
 	org := orgOf(c.Name)
-	g, _ := auth.FromContext(ctx).Grant(org)
-	if g.Person == "" {
-		return nil, apierr.New(codes.PermissionDenied, "NOT_A_PERSON", "only a person of org "+org+" handles its complaints", nil)
+	who, err := personActing(ctx, org)
+	if err != nil {
+		return nil, err
 	}
-	who := "orgs/" + org + "/people/" + g.Person
 	if slices.Contains(c.People, who) {
 		return nil, apierr.Refused(codes.PermissionDenied, "SELF_SUPERVISION",
 			who+" is named in "+c.Name+": someone else handles it", "被举报人不得处理针对本人的信访举报（监督与执行分离）", nil)
 	}
-	rev, err := store.ParseEtag(c.Etag)
+	rev, err := sentEtag(c.Etag, req.GetEtag(), c.Name)
 	if err != nil {
 		return nil, err
-	}
-	if req.GetEtag() != "" {
-		if err := store.CheckEtag(req.GetEtag(), rev, c.Name); err != nil {
-			return nil, apierr.FromError(err)
-		}
 	}
 	now := s.cfg.Now()
 	next := proto.Clone(c).(*supervisionv1.Complaint)

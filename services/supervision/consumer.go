@@ -256,13 +256,7 @@ func (s *Service) evaluateBatch(ctx context.Context, view *caseView, cp checkpoi
 		}()
 	}
 	for _, ev := range batch {
-		prev, _ := view.get(ev.Case)
-		var stepStart int64
-		for _, a := range prev.GetActive() {
-			if a.Step == ev.Step {
-				stepStart = ns(a.StartTime)
-			}
-		}
+		stepStart := view.stepStart(ev.Case, ev.Step)
 		if ev.CaseAfter != nil {
 			view.apply(ev.CaseAfter)
 		}

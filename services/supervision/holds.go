@@ -2,6 +2,7 @@ package supervision
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -92,7 +93,11 @@ func (s *Service) PlaceHolds(ctx context.Context) error {
 				}
 			}
 			if result == "" {
-				result = "held"
+				// Not the hold asked for (a release needs its id): ask again later.
+				if first == nil {
+					first = fmt.Errorf("%s: the approval service answered without a hold of rule %s", w.Subject, w.Rule)
+				}
+				continue
 			}
 		case codes.FailedPrecondition, codes.InvalidArgument:
 			// The case cannot be held any more (closed meanwhile, …): final. A denial or a

@@ -175,3 +175,15 @@ func commitOf(c *approvalv1.Case) (string, float64) {
 	}
 	return commitKey(c, c.CreateTime.AsTime().In(cst).Year()), c.GetPayload().GetAmount()
 }
+
+// stepStart is when step of the case became active, as the view shows the case before the
+// event about it is applied (0 if unknown).
+func (v *caseView) stepStart(caseName, step string) int64 {
+	c, _ := v.get(caseName)
+	for _, a := range c.GetActive() {
+		if a.Step == step {
+			return ns(a.StartTime)
+		}
+	}
+	return 0
+}

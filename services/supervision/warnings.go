@@ -131,29 +131,21 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 		return nil, err
 	}
 	org := orgOf(w.Name)
-	p := auth.FromContext(ctx)
-	g, _ := p.Grant(org)
-	if g.Person == "" {
-		return nil, apierr.New(codes.PermissionDenied, "NOT_A_PERSON", "only a person of org "+org+" acts on its warnings", nil)
+	who, err := personActing(ctx, org)
+	if err != nil {
+		return nil, err
 	}
-	who := "orgs/" + org + "/people/" + g.Person
 	if who == w.Person || s.involved(w.Subject, who) {
 		return nil, apierr.Refused(codes.PermissionDenied, "SELF_SUPERVISION",
 			who+" is the person "+w.Name+" is about, or took part in its case: someone else reviews and disposes of it",
 			"被监督对象不得处理针对本人的预警（监督与执行分离）", nil)
 	}
-	rev, err := store.ParseEtag(w.Etag)
+	rev, err := sentEtag(w.Etag, req.GetEtag(), w.Name)
 	if err != nil {
 		return nil, err
 	}
-	if req.GetEtag() != "" {
-		if err := store.CheckEtag(req.GetEtag(), rev, w.Name); err != nil {
-			return nil, apierr.FromError(err)
-		}
-	}
 	now := s.cfg.Now()
 	next := cloneWarning(w)
-	next.Name, next.Etag = w.Name, ""
 	switch act := req.GetAction(); act {
 	case supervisionv1.WarningAction_WARNING_ACTION_DISPOSE:
 		if !Dispositions[req.GetDisposition()] || !open(w.State) {
@@ -261,4 +253,29 @@ func (s *Service) involved(caseName, person string) bool {
 		}
 	}
 	return false
+}
+
+// personActing is the caller's person name in org; only people act on warnings and
+// complaints (NOT_A_PERSON otherwise).
+func personActing(ctx context.Context, org string) (string, error) {
+	g, _ := auth.FromContext(ctx).Grant(org)
+	if g.Person == "" {
+		return "", apierr.New(codes.PermissionDenied, "NOT_A_PERSON", "only a person of org "+org+" acts on its warnings and complaints", nil)
+	}
+	return "orgs/" + org + "/people/" + g.Person, nil
+}
+
+// sentEtag is the revision of a cached resource (its etag), checked against the etag the
+// client sent, if any (a stale one is FAILED_PRECONDITION).
+func sentEtag(etag, sent, name string) (int64, error) {
+	rev, err := store.ParseEtag(etag)
+	if err != nil {
+		return 0, err
+	}
+	if sent != "" {
+		if err := store.CheckEtag(sent, rev, name); err != nil {
+			return 0, apierr.FromError(err)
+		}
+	}
+	return rev, nil
 }

@@ -640,14 +640,20 @@ func (f *Facts) Leadership(org, day string) []string {
 
 // Post returns a post's unit id and rank level.
 func (f *Facts) Post(org, post string) (unit string, rank int, ok bool) {
+	if p := f.post(org, post); p != nil {
+		return lastSeg(p.Unit), int(p.Rank), true
+	}
+	return "", 0, false
+}
+
+// post is the org's post by id (nil when the facts do not hold it); treat it as read-only.
+func (f *Facts) post(org, post string) *registryv1.Post {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if o := f.orgs[org]; o != nil {
-		if p := o.posts[post]; p != nil {
-			return lastSeg(p.Unit), int(p.Rank), true
-		}
+		return o.posts[post]
 	}
-	return "", 0, false
+	return nil
 }
 
 // Active reports whether person is a known, active person of org.
@@ -795,12 +801,8 @@ func (f *Facts) Orgs() []string {
 // KeyPost reports whether the org's post (by id) is a key post (重点岗位), and its unit's
 // name; ok is false for a post the facts do not hold.
 func (f *Facts) KeyPost(org, post string) (key bool, unit string, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if o := f.orgs[org]; o != nil {
-		if p := o.posts[post]; p != nil {
-			return p.KeyPost, p.Unit, true
-		}
+	if p := f.post(org, post); p != nil {
+		return p.KeyPost, p.Unit, true
 	}
 	return false, "", false
 }
