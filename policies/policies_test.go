@@ -38,6 +38,8 @@ var ruleIDs = []string{
 	"risk.stage", "risk.not_in_scope", "risk.not_leader", "risk.self_review", "risk.stage_order",
 	"risk.publicity_open", "risk.objections_open", "risk.publicity_over", "risk.unknown_kind",
 	"risk.measure_order", "risk.not_responsible", "risk.self_verify", "risk.inactive_actor",
+	"oversight.self_supervision", "oversight.transition", "oversight.disposition", "oversight.assignee_named",
+	"oversight.self_link",
 }
 
 // load reads the embedded set the way the services do: every module and data file of FS,
@@ -250,7 +252,7 @@ func scope(docs map[string]any, pkg string, key ...string) ([]string, bool) {
 func TestScopesNameKnownActions(t *testing.T) {
 	_, docs := load(t)
 	known := docs["input"].(map[string]any)["actions"].(map[string]any)
-	for _, pkg := range []string{"api", "case", "sod", "signoff", "collective", "discretion", "grading", "risk"} {
+	for _, pkg := range []string{"api", "case", "sod", "signoff", "collective", "discretion", "grading", "risk", "oversight"} {
 		actions, ok := scope(docs, pkg, "actions")
 		if !ok || len(actions) == 0 {
 			t.Errorf("data.%s.actions is missing, empty or not an object of actions (action: true)", pkg)
@@ -282,7 +284,7 @@ func TestScopesNameKnownActions(t *testing.T) {
 
 // TestEmbedded checks that FS holds every package folder.
 func TestEmbedded(t *testing.T) {
-	for _, pkg := range []string{"main", "input", "api", "case", "sod", "signoff", "collective", "discretion", "grading", "risk", "lib"} {
+	for _, pkg := range []string{"main", "input", "api", "case", "sod", "signoff", "collective", "discretion", "grading", "risk", "oversight", "lib"} {
 		if _, err := fs.Stat(policies.FS, pkg+"/"+pkg+".rego"); err != nil {
 			t.Errorf("%s/%s.rego not embedded: %v", pkg, pkg, err)
 		}

@@ -15,6 +15,7 @@ import data.fenquan.collective
 import data.fenquan.discretion
 import data.fenquan.grading
 import data.fenquan.input as schema
+import data.fenquan.oversight
 import data.fenquan.risk
 import data.fenquan.signoff
 import data.fenquan.sod
@@ -61,6 +62,11 @@ rule_violations contains v if {
 rule_violations contains v if {
 	data.risk.actions[input.action]
 	some v in risk.deny
+}
+
+rule_violations contains v if {
+	data.oversight.actions[input.action]
+	some v in oversight.deny
 }
 
 # violations is rule_violations and the input schema's violations, which apply to every

@@ -68,6 +68,8 @@ clean := {
 	"risk.meeting.attend": fx.risk_attend(fx.risk_meeting),
 	"risk.meeting.vote": fx.risk_vote("zhou-jianguo"),
 	"risk.meeting.close": fx.risk_close(object.union(fx.risk_meeting, {"votes": {p: "yes" | some p in fx.members}})),
+	"supervision.warning.act": warning_act("REVIEW", "RAISED", "cheng-gang"),
+	"supervision.complaint.act": complaint_act("ASSIGN", "RECEIVED", "cheng-gang"),
 }
 
 denied := {
@@ -101,6 +103,8 @@ denied := {
 	"risk.meeting.attend": [fx.risk_attend(object.union(fx.risk_meeting, {"recused": ["he-wen"]})), {"collective.attendee_not_member"}],
 	"risk.meeting.vote": [fx.risk_vote("sun-li"), {"collective.not_member", "collective.not_present"}],
 	"risk.meeting.close": [fx.risk_close(fx.risk_meeting), {"collective.majority"}],
+	"supervision.warning.act": [warning_act("TRACE", "RAISED", "feng-yu"), {"oversight.self_supervision", "oversight.transition"}],
+	"supervision.complaint.act": [complaint_act("INVESTIGATE", "RECEIVED", "cheng-gang"), {"oversight.transition"}],
 }
 
 test_every_action_has_a_clean_and_a_denied_input if {
@@ -400,4 +404,22 @@ test_mistyped_inputs_deny if {
 test_mistyped_payee_code_is_not_an_error if {
 	inp := object.union(fx.sign, {"case": {"payee": {"name": "武汉某某科技有限公司", "code": 91420100}}})
 	decide(inp).allowed
+}
+
+warning_act(act, state, person) := {
+	"action": "supervision.warning.act", "org": "czj", "today": "2026-11-21",
+	"actor": {"person": person, "on_behalf_of": ""},
+	"subject": {
+		"kind": "warning", "name": "orgs/czj/warnings/w1", "state": state, "act": act,
+		"person": "feng-yu", "participants": ["feng-yu"], "disposition": "",
+	},
+}
+
+complaint_act(act, state, person) := {
+	"action": "supervision.complaint.act", "org": "czj", "today": "2026-11-21",
+	"actor": {"person": person, "on_behalf_of": ""},
+	"subject": {
+		"kind": "complaint", "name": "orgs/czj/complaints/c1", "state": state, "act": act,
+		"person": "", "participants": ["wang-li"], "assignee": "", "link_people": [],
+	},
 }

@@ -142,8 +142,9 @@ func (s *Service) ListComplaints(ctx context.Context, req *supervisionv1.ListCom
 }
 
 // ActOnComplaint assigns (交办), starts the investigation, links, or concludes (办结) a
-// complaint, in one transaction guarded by its revision. Nobody linked to a complaint acts
-// on it or is assigned it (监督与执行分离). A substantiated conclusion then asks the rules
+// complaint, in one transaction guarded by its revision. The policy decides the act
+// (supervision.complaint.act: nobody named in a complaint acts on it or is assigned it,
+// 监督与执行分离; the states each act applies in). A substantiated conclusion then asks the rules
 // about each linked post (complaints_on_key_post).
 func (s *Service) ActOnComplaint(ctx context.Context, req *supervisionv1.ActOnComplaintRequest) (*supervisionv1.Complaint, error) {
 	c, err := s.GetComplaint(ctx, req.GetName())
@@ -155,9 +156,8 @@ func (s *Service) ActOnComplaint(ctx context.Context, req *supervisionv1.ActOnCo
 	if err != nil {
 		return nil, err
 	}
-	if slices.Contains(c.People, who) {
-		return nil, apierr.Refused(codes.PermissionDenied, "SELF_SUPERVISION",
-			who+" is named in "+c.Name+": someone else handles it", "被举报人不得处理针对本人的信访举报（监督与执行分离）", nil)
+	if ctx, err = s.decideAct(ctx, "supervision.complaint.act", org, complaintSubject(c, req)); err != nil {
+		return nil, err
 	}
 	rev, err := sentEtag(c.Etag, req.GetEtag(), c.Name)
 	if err != nil {
@@ -166,27 +166,15 @@ func (s *Service) ActOnComplaint(ctx context.Context, req *supervisionv1.ActOnCo
 	now := s.cfg.Now()
 	next := proto.Clone(c).(*supervisionv1.Complaint)
 	to := c.State
-	illegal := func() error {
-		return apierr.Refused(codes.FailedPrecondition, "ILLEGAL_TRANSITION",
-			fmt.Sprintf("%s is %s: %s does not apply", c.Name, c.State, req.GetAction()), "信访举报当前状态不允许该操作", nil)
-	}
 	var v apierr.Violations
 	switch req.GetAction() {
 	case supervisionv1.ComplaintAction_COMPLAINT_ACTION_ASSIGN:
-		if c.State != supervisionv1.ComplaintState_COMPLAINT_STATE_RECEIVED && c.State != supervisionv1.ComplaintState_COMPLAINT_STATE_ASSIGNED {
-			return nil, illegal()
-		}
 		a := req.GetAssignee()
 		if orgOf(a) != org || !strings.HasPrefix(a, "orgs/"+org+"/people/") || !s.cfg.PDP.Facts().Active(org, idOf(a)) {
 			v.Add("assignee", "assignee must be an active person of org "+org, "承办人应为本单位在职人员")
-		} else if slices.Contains(c.People, a) {
-			v.Add("assignee", a+" is named in the complaint", "被举报人不得承办")
 		}
 		next.Assignee, to = a, supervisionv1.ComplaintState_COMPLAINT_STATE_ASSIGNED
 	case supervisionv1.ComplaintAction_COMPLAINT_ACTION_INVESTIGATE:
-		if c.State != supervisionv1.ComplaintState_COMPLAINT_STATE_ASSIGNED {
-			return nil, illegal()
-		}
 		to = supervisionv1.ComplaintState_COMPLAINT_STATE_INVESTIGATING
 	case supervisionv1.ComplaintAction_COMPLAINT_ACTION_LINK:
 		for field, names := range map[string][]string{"posts": req.GetPosts(), "people": req.GetPeople(), "cases": req.GetCases(), "risks": req.GetRisks()} {
@@ -196,17 +184,11 @@ func (s *Service) ActOnComplaint(ctx context.Context, req *supervisionv1.ActOnCo
 				}
 			}
 		}
-		if slices.Contains(req.GetPeople(), who) {
-			v.Add("people", who+" may not link themselves to a complaint they handle", "不得将本人列为被举报人后继续办理")
-		}
 		next.Posts = dedupe(append(next.Posts, req.GetPosts()...))
 		next.People = dedupe(append(next.People, req.GetPeople()...))
 		next.Cases = dedupe(append(next.Cases, req.GetCases()...))
 		next.Risks = dedupe(append(next.Risks, req.GetRisks()...))
 	case supervisionv1.ComplaintAction_COMPLAINT_ACTION_CONCLUDE:
-		if c.State != supervisionv1.ComplaintState_COMPLAINT_STATE_INVESTIGATING {
-			return nil, illegal()
-		}
 		if req.GetText() == "" {
 			v.Add("text", "text is required: what the investigation found", "text 必填：调查核实情况")
 		}

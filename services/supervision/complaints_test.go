@@ -76,13 +76,22 @@ func TestComplaints(t *testing.T) {
 	first := list.Complaints[0].Name
 	// Out of order, and by the person complained about, it is refused.
 	_, err = cl.ActOnComplaint(office, &supervisionv1.ActOnComplaintRequest{Name: first, Action: supervisionv1.ComplaintAction_COMPLAINT_ACTION_CONCLUDE, Text: "x", Reply: "y", RequestId: e.rid()})
-	wantReason(t, err, codes.FailedPrecondition, "ILLEGAL_TRANSITION")
+	wantRule(t, err, "oversight.transition")
+	// Nobody links themselves to a complaint they handle.
+	_, err = cl.ActOnComplaint(office, &supervisionv1.ActOnComplaintRequest{Name: first, Action: supervisionv1.ComplaintAction_COMPLAINT_ACTION_LINK, People: []string{pn("xu")}, RequestId: e.rid()})
+	wantRule(t, err, "oversight.self_link")
 	c := conclude(first, true)
 	if c.State != supervisionv1.ComplaintState_COMPLAINT_STATE_CONCLUDED || len(c.History) != 4 || c.History[0].By != pn("xu") {
 		t.Fatalf("concluded: %v", c)
 	}
 	_, err = cl.ActOnComplaint(e.as("gao", "cz:discipline-officer"), &supervisionv1.ActOnComplaintRequest{Name: first, Action: supervisionv1.ComplaintAction_COMPLAINT_ACTION_LINK, RequestId: e.rid()})
-	wantReason(t, err, codes.PermissionDenied, "SELF_SUPERVISION")
+	wantRule(t, err, "oversight.self_supervision")
+	// Nor is anyone it names assigned it.
+	if _, err := cl.ActOnComplaint(office, &supervisionv1.ActOnComplaintRequest{Name: list.Complaints[1].Name, Action: supervisionv1.ComplaintAction_COMPLAINT_ACTION_LINK, People: []string{pn("gao")}, RequestId: e.rid()}); err != nil {
+		t.Fatalf("link: %s", describe(err))
+	}
+	_, err = cl.ActOnComplaint(office, &supervisionv1.ActOnComplaintRequest{Name: list.Complaints[1].Name, Action: supervisionv1.ComplaintAction_COMPLAINT_ACTION_ASSIGN, Assignee: pn("gao"), RequestId: e.rid()})
+	wantRule(t, err, "oversight.assignee_named")
 	if got := ruleCounts(e.warnings())["complaints_on_key_post"]; got != 0 {
 		t.Fatalf("one substantiated complaint raised %d cards", got)
 	}

@@ -182,12 +182,14 @@ func TestWarningLifecycle(t *testing.T) {
 		return e.sup.ActOnWarning(e.as(who, "cz:supervisor"), &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: a, Text: text, RequestId: e.rid()})
 	}
 	_, err := act("feng", supervisionv1.WarningAction_WARNING_ACTION_REVIEW, "")
-	wantReason(t, err, codes.PermissionDenied, "SELF_SUPERVISION")
+	wantRule(t, err, "oversight.self_supervision")
 	// Nor anyone else who took part in the case (cao is its B角).
 	_, err = act("cao", supervisionv1.WarningAction_WARNING_ACTION_REVIEW, "")
-	wantReason(t, err, codes.PermissionDenied, "SELF_SUPERVISION")
+	wantRule(t, err, "oversight.self_supervision")
 	_, err = act("xu", supervisionv1.WarningAction_WARNING_ACTION_CLOSE, "办结")
-	wantReason(t, err, codes.FailedPrecondition, "ILLEGAL_TRANSITION")
+	wantRule(t, err, "oversight.transition")
+	_, err = e.sup.ActOnWarning(e.as("xu", "cz:supervisor"), &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: supervisionv1.WarningAction_WARNING_ACTION_DISPOSE, Disposition: "罚款", Text: "x", RequestId: e.rid()})
+	wantRule(t, err, "oversight.disposition")
 	_, err = e.sup.ActOnWarning(e.person("he"), &supervisionv1.ActOnWarningRequest{Name: w.Name, Action: supervisionv1.WarningAction_WARNING_ACTION_REVIEW, RequestId: e.rid()})
 	wantReason(t, err, codes.PermissionDenied, "POLICY_DENIED")
 	for _, step := range []struct {

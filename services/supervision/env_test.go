@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -317,5 +318,25 @@ func wantReason(t *testing.T, err error, code codes.Code, reason string) {
 	}
 	if err == nil || st.Code() != code || got != reason {
 		t.Fatalf("want %s %s, got %s (reason %q)", code, reason, describe(err), got)
+	}
+}
+
+// wantRule asserts err is a policy denial (PERMISSION_DENIED, POLICY_DENIED) whose rules
+// are exactly rules.
+func wantRule(t *testing.T, err error, rules ...string) {
+	t.Helper()
+	st := status.Convert(err)
+	got := ""
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.Reason == "POLICY_DENIED" {
+			got = ei.Metadata["rules"]
+		}
+	}
+	want := append([]string(nil), rules...)
+	slices.Sort(want)
+	have := strings.Split(got, ",")
+	slices.Sort(have)
+	if err == nil || st.Code() != codes.PermissionDenied || !slices.Equal(have, want) {
+		t.Fatalf("want a policy denial by %v, got %s (rules %q)", want, describe(err), got)
 	}
 }

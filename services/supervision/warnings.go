@@ -101,19 +101,15 @@ func pageOf(kept []*informer.Item, after string, n int, prefix, query string) ([
 }
 
 // transitions: which action moves a warning from which states to which.
-var transitions = map[supervisionv1.WarningAction]struct {
-	from []supervisionv1.WarningState
-	to   supervisionv1.WarningState
-}{
-	supervisionv1.WarningAction_WARNING_ACTION_REVIEW:  {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_RAISED}, supervisionv1.WarningState_WARNING_STATE_REVIEWED},
-	supervisionv1.WarningAction_WARNING_ACTION_DISMISS: {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_RAISED}, supervisionv1.WarningState_WARNING_STATE_DISMISSED},
-	supervisionv1.WarningAction_WARNING_ACTION_TRACE:   {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_REVIEWED}, supervisionv1.WarningState_WARNING_STATE_TRACED},
-	supervisionv1.WarningAction_WARNING_ACTION_RECTIFY: {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_TRACED}, supervisionv1.WarningState_WARNING_STATE_RECTIFIED},
-	supervisionv1.WarningAction_WARNING_ACTION_CLOSE:   {[]supervisionv1.WarningState{supervisionv1.WarningState_WARNING_STATE_RECTIFIED}, supervisionv1.WarningState_WARNING_STATE_CLOSED},
+// transitions is the state each lifecycle act moves a warning to; in which states an act
+// applies is the policy's (package oversight, data.oversight.transitions).
+var transitions = map[supervisionv1.WarningAction]supervisionv1.WarningState{
+	supervisionv1.WarningAction_WARNING_ACTION_REVIEW:  supervisionv1.WarningState_WARNING_STATE_REVIEWED,
+	supervisionv1.WarningAction_WARNING_ACTION_DISMISS: supervisionv1.WarningState_WARNING_STATE_DISMISSED,
+	supervisionv1.WarningAction_WARNING_ACTION_TRACE:   supervisionv1.WarningState_WARNING_STATE_TRACED,
+	supervisionv1.WarningAction_WARNING_ACTION_RECTIFY: supervisionv1.WarningState_WARNING_STATE_RECTIFIED,
+	supervisionv1.WarningAction_WARNING_ACTION_CLOSE:   supervisionv1.WarningState_WARNING_STATE_CLOSED,
 }
-
-// Dispositions are the measures a warning may be disposed of with.
-var Dispositions = map[string]bool{"风险提示": true, "诫勉谈话": true, "责令纠错": true}
 
 // stageDays is the time limit of each stage a warning enters, in working days.
 var stageDays = map[supervisionv1.WarningState]int{
@@ -124,7 +120,8 @@ var stageDays = map[supervisionv1.WarningState]int{
 
 // ActOnWarning moves a warning through its lifecycle, records a disposition, or releases
 // its hold, in one transaction guarded by the warning's revision (and the etag sent). The
-// person the warning is about may not act on it (监督与执行分离).
+// policy decides the act (supervision.warning.act: 监督与执行分离, the lifecycle's order,
+// the dispositions).
 func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarningRequest) (*supervisionv1.Warning, error) {
 	w, err := s.GetWarning(ctx, req.GetName())
 	if err != nil {
@@ -135,10 +132,8 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 	if err != nil {
 		return nil, err
 	}
-	if who == w.Person || s.involved(w.Subject, who) {
-		return nil, apierr.Refused(codes.PermissionDenied, "SELF_SUPERVISION",
-			who+" is the person "+w.Name+" is about, or took part in its case: someone else reviews and disposes of it",
-			"被监督对象不得处理针对本人的预警（监督与执行分离）", nil)
+	if ctx, err = s.decideAct(ctx, "supervision.warning.act", org, s.warningSubject(w, req.GetAction(), req.GetDisposition())); err != nil {
+		return nil, err
 	}
 	rev, err := sentEtag(w.Etag, req.GetEtag(), w.Name)
 	if err != nil {
@@ -148,9 +143,6 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 	next := cloneWarning(w)
 	switch act := req.GetAction(); act {
 	case supervisionv1.WarningAction_WARNING_ACTION_DISPOSE:
-		if !Dispositions[req.GetDisposition()] || !open(w.State) {
-			return nil, apierr.Field("disposition", "disposition must be 风险提示, 诫勉谈话 or 责令纠错, on a warning not closed", "处置方式应为风险提示、诫勉谈话或责令纠错，且预警尚未办结")
-		}
 		next.Dispositions = append(next.Dispositions, &supervisionv1.Disposition{Kind: req.GetDisposition(), Text: req.GetText(), By: who, Time: nowTS(now), DecisionId: decisionID(ctx)})
 	case supervisionv1.WarningAction_WARNING_ACTION_RELEASE_HOLD:
 		if w.Hold == "" || w.Hold == holdPending || strings.HasPrefix(w.Hold, holdRefused) || w.HoldReleased {
@@ -173,24 +165,16 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 		next.HoldReleased = true
 		next.History = append(next.History, &supervisionv1.WarningChange{From: w.State, To: w.State, By: who, Text: "解除拦截：" + req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
 	default:
-		tr, ok := transitions[act]
+		to, ok := transitions[act]
 		if !ok {
 			return nil, apierr.Field("action", "unknown action", "未知操作")
-		}
-		allowed := false
-		for _, f := range tr.from {
-			allowed = allowed || f == w.State
-		}
-		if !allowed {
-			return nil, apierr.Refused(codes.FailedPrecondition, "ILLEGAL_TRANSITION",
-				fmt.Sprintf("%s is %s: %s does not apply", w.Name, w.State, act), "预警当前状态不允许该操作", nil)
 		}
 		if req.GetText() == "" && act != supervisionv1.WarningAction_WARNING_ACTION_REVIEW {
 			return nil, apierr.Field("text", "text is required: what was found or done", "text 必填")
 		}
-		next.History = append(next.History, &supervisionv1.WarningChange{From: w.State, To: tr.to, By: who, Text: req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
-		next.State = tr.to
-		if d, ok := stageDays[tr.to]; ok {
+		next.History = append(next.History, &supervisionv1.WarningChange{From: w.State, To: to, By: who, Text: req.GetText(), Time: nowTS(now), DecisionId: decisionID(ctx)})
+		next.State = to
+		if d, ok := stageDays[to]; ok {
 			next.DueTime = nowTS(s.cal.addWorkingDays(now, d))
 		} else {
 			next.DueTime = nil
@@ -230,29 +214,6 @@ func decisionID(ctx context.Context) string {
 		return ""
 	}
 	return ds[len(ds)-1].ID
-}
-
-// involved reports whether person applied for, is A or B of, signed, or claimed a step of
-// the case (as the consumer's view last saw it).
-func (s *Service) involved(caseName, person string) bool {
-	c, _ := s.view.Load().get(caseName)
-	if c == nil {
-		return false
-	}
-	if c.Applicant == person || c.A == person || c.B == person {
-		return true
-	}
-	for _, sg := range c.Signatures {
-		if sg.Person == person || sg.OnBehalfOf == person {
-			return true
-		}
-	}
-	for _, a := range c.Active {
-		if a.ClaimedBy == person {
-			return true
-		}
-	}
-	return false
 }
 
 // personActing is the caller's person name in org; only people act on warnings and
