@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +33,7 @@ import (
 //   - catch-up: a second supervision instance on a fresh checkpoint (its own key root)
 //     consumes every event in the store, timed until its checkpoint reaches the head;
 //   - backtest of the rule set over all of those events.
-func supervisionBench(ctx context.Context, rate int, d time.Duration, total, payees int, catchUp bool) error {
+func supervisionBench(ctx context.Context, rate int, d time.Duration, total, payees int, catchUp bool, load, profile string) error {
 	dir, err := os.MkdirTemp("", "fenquan-bench-")
 	if err != nil {
 		return err
@@ -157,23 +159,36 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total, pay
 	fmt.Fprintf(os.Stderr, "latency: %d cases (%.0f events/s), p50 %s p99 %s max %s, %d without a warning, %d errors\n",
 		len(all), achieved, pct(50), pct(99), pct(100), missing, errs.Load())
 
-	// More events for the catch-up, as fast as the stack takes them.
+	// More events for the catch-up: through the API, as fast as the stack takes them, or
+	// written straight into etcd as copies of the first case's events (-load direct).
 	t0 := time.Now()
-	more := max(total/4-len(all), 0)
-	var next atomic.Int64
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(more) {
-				if _, _, err := one(); err != nil {
-					errs.Add(1)
+	loadRow := ""
+	if load == "direct" && len(all) > 0 {
+		more := max(total-4*len(all), 0)
+		id := all[0].name[strings.LastIndexByte(all[0].name, '/')+1:]
+		wrote, took, err := loadEventsDirect(ctx, s.Etcd.Client, id, more, payees)
+		if err != nil {
+			return fmt.Errorf("direct load: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "wrote %d more events straight into etcd in %s\n", wrote, took.Round(time.Millisecond))
+		loadRow = fmt.Sprintf(" The events after the latency run (%d) are copies of its first case's events written straight into etcd (`-load direct`), each copy a new case.", wrote)
+	} else {
+		more := max(total/4-len(all), 0)
+		var next atomic.Int64
+		for w := 0; w < 32; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= int64(more) {
+					if _, _, err := one(); err != nil {
+						errs.Add(1)
+					}
 				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
+		fmt.Fprintf(os.Stderr, "wrote %d more cases in %s\n", more, time.Since(t0).Round(time.Millisecond))
 	}
-	wg.Wait()
-	fmt.Fprintf(os.Stderr, "wrote %d more cases in %s\n", more, time.Since(t0).Round(time.Millisecond))
 	head, err := s.Etcd.Client.Get(ctx, "/bench-head")
 	if err != nil {
 		return err
@@ -200,6 +215,13 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total, pay
 	if catchUp {
 		cctx, ccancel := context.WithCancel(ctx)
 		defer ccancel()
+		if profile != "" {
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			_ = pprof.StartCPUProfile(f)
+		}
 		t0 = time.Now()
 		fresh, err := supervision.New(cctx, supervision.Config{Etcd: s.Etcd.Client, KeyRoot: "/bench-catchup", Logger: discardLogger(), PDP: s.PDP,
 			Approval: conn, CallCtx: callCtx, Tick: -1})
@@ -213,6 +235,9 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total, pay
 			time.Sleep(50 * time.Millisecond)
 		}
 		took := time.Since(t0)
+		if profile != "" {
+			pprof.StopCPUProfile()
+		}
 		st := fresh.Status()
 		ccancel()
 		fmt.Fprintf(os.Stderr, "catch-up of %d events (%d in the store): %s, %d warnings\n", st.Events, events.Count, took.Round(time.Millisecond), st.Warnings)
@@ -233,7 +258,7 @@ func supervisionBench(ctx context.Context, rate int, d time.Duration, total, pay
 	btTime := time.Since(t0)
 
 	fmt.Printf("### Supervision: event → warning, catch-up, backtest\n\n")
-	fmt.Printf("Machine: %s. Command: `go run ./tools/bench supervision -rate %d -d %s -n %d -payees %d -catchup=%v`.\n\n", machine(), rate, d, total, payees, catchUp)
+	fmt.Printf("Machine: %s. Command: `go run ./tools/bench supervision -rate %d -d %s -n %d -payees %d -catchup=%v -load %s`.%s\n\n", machine(), rate, d, total, payees, catchUp, load, loadRow)
 	fmt.Printf("| measure | result |\n|---|---|\n")
 	fmt.Printf("| event → warning latency at %.0f events/s (%d cases opened and signed at once, each a fast_sign 黄牌; %d without a warning, %d errors) | p50 %s, p95 %s, p99 %s, max %s |\n",
 		achieved, len(all), missing, errs.Load(), pct(50).Round(100*time.Microsecond), pct(95).Round(100*time.Microsecond), pct(99).Round(100*time.Microsecond), pct(100).Round(100*time.Microsecond))
