@@ -37,7 +37,7 @@ func main() {
 	catchUp := fs.Bool("catchup", true, "supervision: measure a fresh consumer's catch-up over every event")
 	payees := fs.Int("payees", 500, "supervision: how many payees the cases pay (fewer: more related payments per case)")
 	load := fs.String("load", "api", "supervision: how the events after the latency run are written: api (cases through the approval API) or direct (copies of a real case's events written straight into etcd)")
-	catchUpProfile := fs.String("catchup-profile", "", "supervision: write a CPU profile of the catch-up alone to this file")
+	catchUpProfile := fs.String("catchup-profile", "", "supervision: write a CPU profile of the catch-up alone to this file, and a heap profile at its end to the file .heap")
 	held := fs.Int("held", 1000000, "approval: cases held for the inbox and memory measurement (0: skip)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")

@@ -66,6 +66,9 @@ func (e *engine) evalFindings(ctx context.Context, input any, timeout time.Durat
 	defer cancel()
 	rs, err := e.findings.Eval(ectx, rego.EvalParsedInput(obj))
 	if err != nil {
+		if ectx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("supervision rules: one evaluation took longer than %s: %w", timeout, context.DeadlineExceeded)
+		}
 		return nil, fmt.Errorf("supervision rules: %w", err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
