@@ -319,9 +319,9 @@ func (s *Service) commitPrepared(ctx context.Context, p prepared, cpRev int64) (
 		t.ExpectRevision(k, 0, w.Name).Put(k, storedWarning(w))
 	}
 	t.Put(s.keys.checkpointKey(), b)
-	commit := s.store.Commit
+	commit := func(ctx context.Context, t *store.Txn) (int64, error) { return s.store.Commit(ctx, fenced(ctx, t)) }
 	if len(p.raised) > 0 {
-		commit = s.commitWarnings
+		commit = s.commitWarnings // fenced too
 	}
 	rev, err := commit(store.SystemWrite(ctx, "supervision: warnings raised by the rules"), t)
 	if err != nil {
@@ -359,7 +359,7 @@ func stored(m proto.Message, name, etag *string) []byte {
 func (s *Service) status() *supervisionv1.ConsumerStatus {
 	st := &supervisionv1.ConsumerStatus{
 		Checkpoint: s.stats.checkpoint.Load(), Events: s.stats.events.Load(), Warnings: s.stats.warnings.Load(),
-		PendingHolds: int32(len(s.pendingHolds())),
+		PendingHolds: int32(len(s.pendingHolds())), Leader: s.leader.Load(), Instance: s.cfg.Instance,
 	}
 	if t := s.stats.lastEvent.Load(); t > 0 {
 		st.LastEventTime = timestamppb.New(time.Unix(0, t))

@@ -57,6 +57,11 @@ type Config struct {
 	// NoConsumer leaves the stream alone (a replica serving reads only, or tests that
 	// drive Consume themselves).
 	NoConsumer bool
+	// Instance names this replica in the leader election; default host-pid.
+	Instance string
+	// LeaseTTL is the leader's lease in seconds: a leader that dies is replaced within it
+	// (one that stops cleanly, at once). Default 10.
+	LeaseTTL int
 }
 
 // Service is a running supervision service.
@@ -80,6 +85,8 @@ type Service struct {
 	// warnings serves them back once there (checkpoint-only commits do not count — the
 	// cache follows the warnings only, and would wait for a progress notice).
 	warnRev atomic.Int64
+	// leader is set while this replica leads (leader.go).
+	leader atomic.Bool
 }
 
 // keys (docs/SUPERVISION.md, "Keys"):
@@ -101,8 +108,9 @@ func warningID(rule, key string) string {
 	return "w" + hex.EncodeToString(h[:12])
 }
 
-// New loads the warnings cache and, unless NoConsumer, starts consuming the event stream
-// and the clock; both run until ctx ends.
+// New loads the warnings cache and, unless NoConsumer, campaigns for the leadership: the
+// leader consumes the event stream, places holds and runs the clock (leader.go). All run
+// until ctx ends.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Etcd == nil || cfg.Logger == nil || cfg.PDP == nil {
 		return nil, errors.New("supervision: Etcd, Logger and PDP are required")
@@ -124,6 +132,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = defaultInstance()
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 10
 	}
 	k := keys{data: store.Keyspace{Root: cfg.KeyRoot, Service: "supervision"}, state: store.Keyspace{Root: cfg.KeyRoot, Service: "supervision-state"}}
 	s := &Service{
@@ -152,11 +166,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	if !cfg.NoConsumer {
-		go s.consumeLoop(ctx)
-		go s.holdLoop(ctx)
-		if cfg.Tick > 0 {
-			go s.clockLoop(ctx)
-		}
+		go s.leadLoop(ctx)
 	}
 	return s, nil
 }
@@ -195,7 +205,7 @@ func warningName(org, id string) string { return "orgs/" + org + "/supervision/w
 
 // commitWarnings commits a transaction that writes warnings and notes its revision.
 func (s *Service) commitWarnings(ctx context.Context, t *store.Txn) (int64, error) {
-	rev, err := s.store.Commit(ctx, t)
+	rev, err := s.store.Commit(ctx, fenced(ctx, t))
 	if err == nil {
 		for {
 			cur := s.warnRev.Load()

@@ -1503,6 +1503,11 @@ type ConsumerStatus struct {
 	PendingHolds  int32                  `protobuf:"varint,4,opt,name=pending_holds,json=pendingHolds,proto3" json:"pending_holds,omitempty"`
 	LastEventTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_event_time,json=lastEventTime,proto3" json:"last_event_time,omitempty"`
 	LastTick      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_tick,json=lastTick,proto3" json:"last_tick,omitempty"`
+	// Whether the replica that answered leads (consumes, places holds, runs the clock); only
+	// the leader's figures above move.
+	Leader bool `protobuf:"varint,7,opt,name=leader,proto3" json:"leader,omitempty"`
+	// The replica that answered (its name in the leader election).
+	Instance      string `protobuf:"bytes,8,opt,name=instance,proto3" json:"instance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1577,6 +1582,20 @@ func (x *ConsumerStatus) GetLastTick() *timestamppb.Timestamp {
 		return x.LastTick
 	}
 	return nil
+}
+
+func (x *ConsumerStatus) GetLeader() bool {
+	if x != nil {
+		return x.Leader
+	}
+	return false
+}
+
+func (x *ConsumerStatus) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
 }
 
 type SubmitComplaintRequest struct {
@@ -2887,7 +2906,7 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\vto_revision\x18\x06 \x01(\x03R\n" +
 	"toRevision\x12\x16\n" +
 	"\x06millis\x18\a \x01(\x03R\x06millis\"\x1a\n" +
-	"\x18GetConsumerStatusRequest\"\x86\x02\n" +
+	"\x18GetConsumerStatusRequest\"\xba\x02\n" +
 	"\x0eConsumerStatus\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\x03R\n" +
@@ -2896,7 +2915,9 @@ const file_fenquan_supervision_v1_supervision_proto_rawDesc = "" +
 	"\bwarnings\x18\x03 \x01(\x03R\bwarnings\x12#\n" +
 	"\rpending_holds\x18\x04 \x01(\x05R\fpendingHolds\x12B\n" +
 	"\x0flast_event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rlastEventTime\x127\n" +
-	"\tlast_tick\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTick\"\xc6\x01\n" +
+	"\tlast_tick\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTick\x12\x16\n" +
+	"\x06leader\x18\a \x01(\bR\x06leader\x12\x1a\n" +
+	"\binstance\x18\b \x01(\tR\binstance\"\xc6\x01\n" +
 	"\x16SubmitComplaintRequest\x12H\n" +
 	"\x06parent\x18\x01 \x01(\tB0\xbaH-r+2)^orgs/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$R\x06parent\x12\x1e\n" +
 	"\x04text\x18\x02 \x01(\tB\n" +
