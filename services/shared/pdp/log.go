@@ -9,6 +9,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/fenquan/fenquan/services/shared/store"
 )
 
 // Record is one decision as logged.
@@ -67,11 +69,13 @@ func (s slogLog) Record(ctx context.Context, r Record) {
 		"resource", r.Resource, "allowed", r.Allowed, "rules", rules, "policy_revision", r.PolicyRevision, "us", r.Micros)
 }
 
-// EtcdLog writes decisions to etcd, where audit reads them, under
-// <root>/decisions/<org>/<id> (org "_" for platform decisions). Records are batched
-// (up to 500 a transaction, or every 100ms) so deciding never waits for a disk write. A
-// crash can lose the last batch of records; state changes also carry their decision id
-// in their own transaction, so no change is ever without its decision.
+// EtcdLog writes decisions to etcd into the audit log of their org, under
+// <root>/audit/<org>/d/<id> (org "_" for platform decisions), where the audit sealer seals
+// them with the org's state changes. Records are batched (up to 500 a transaction, or
+// every 100ms) so deciding never waits for a disk write; each is created, never
+// overwritten (a retried batch skips the records already written). A crash can lose the
+// last batch of records; state changes also carry their decision id in their own
+// transaction and audit entry, so no change is ever without its decision.
 type EtcdLog struct {
 	cli  *clientv3.Client
 	root string
@@ -98,7 +102,7 @@ func (l *EtcdLog) Prefix(org string) string {
 	if org == "" {
 		org = "_"
 	}
-	return l.root + "/decisions/" + org + "/"
+	return store.AuditOrgPrefix(l.root, org) + "d/"
 }
 
 // Record implements DecisionLog.
@@ -131,21 +135,54 @@ func (l *EtcdLog) Flush(ctx context.Context) error {
 	l.mu.Unlock()
 	for len(batch) > 0 {
 		n := min(len(batch), 500)
-		ops := make([]clientv3.Op, 0, n)
-		for _, r := range batch[:n] {
-			if r.InputDigest == "" && r.Input != nil {
-				r.InputDigest = digest(r.Input)
-			}
-			b, _ := json.Marshal(r)
-			ops = append(ops, clientv3.OpPut(l.Prefix(r.Org)+r.ID, string(b)))
-		}
-		if _, err := l.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+		if err := l.write(ctx, batch[:n]); err != nil {
 			l.mu.Lock()
 			l.pending = append(batch, l.pending...)
 			l.mu.Unlock()
 			return err
 		}
 		batch = batch[n:]
+	}
+	return nil
+}
+
+// write creates the records of batch, each guarded to be new: the audit log is append
+// only, and rewriting a sealed record (a batch retried after a commit whose answer was
+// lost) would read as tampering. Records found written already are dropped.
+func (l *EtcdLog) write(ctx context.Context, batch []Record) error {
+	keys := make([]string, len(batch))
+	vals := make([]string, len(batch))
+	for i := range batch {
+		r := &batch[i]
+		if r.InputDigest == "" && r.Input != nil {
+			r.InputDigest = digest(r.Input)
+		}
+		b, _ := json.Marshal(r)
+		keys[i], vals[i] = l.Prefix(r.Org)+r.ID, string(b)
+	}
+	for len(keys) > 0 {
+		cmps := make([]clientv3.Cmp, len(keys))
+		puts := make([]clientv3.Op, len(keys))
+		gets := make([]clientv3.Op, len(keys))
+		for i, k := range keys {
+			cmps[i] = clientv3.Compare(clientv3.CreateRevision(k), "=", 0)
+			puts[i] = clientv3.OpPut(k, vals[i])
+			gets[i] = clientv3.OpGet(k, clientv3.WithKeysOnly())
+		}
+		resp, err := l.cli.Txn(ctx).If(cmps...).Then(puts...).Else(gets...).Commit()
+		if err != nil {
+			return err
+		}
+		if resp.Succeeded {
+			return nil
+		}
+		var k2, v2 []string
+		for i, r := range resp.Responses {
+			if len(r.GetResponseRange().Kvs) == 0 {
+				k2, v2 = append(k2, keys[i]), append(v2, vals[i])
+			}
+		}
+		keys, vals = k2, v2
 	}
 	return nil
 }

@@ -7,8 +7,8 @@ import (
 
 // Decision identifies the policy decision that allowed a write.
 type Decision struct {
-	ID             string
-	PolicyRevision string
+	ID             string `json:"id"`
+	PolicyRevision string `json:"policy_revision"`
 }
 
 // ErrNoDecision: a write was attempted without a policy decision in its context. It is a

@@ -23,6 +23,7 @@ type Store struct {
 	Keys   Keyspace
 
 	lastWrite atomic.Int64
+	noAudit   bool // benchmarks only (export_test.go)
 }
 
 // New returns a Store for the service's keyspace.
@@ -158,6 +159,10 @@ func (t *Txn) Size() int { return len(t.guards) + len(t.ops) }
 //
 // The context must carry a policy decision (WithDecision) or be marked SystemWrite:
 // otherwise nothing is written and the error is ErrNoDecision.
+//
+// The same transaction appends an audit entry to the log of each org it writes (see
+// AuditEntry): who, when, which service and method, the decisions or the system reason,
+// and each key's op, value digest and expected previous revision.
 func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 	if len(t.ops) == 0 {
 		return 0, nil
@@ -190,10 +195,19 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 			diag = append(diag, clientv3.OpGet(g.key, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(3)))
 		}
 	}
-	if len(cmps) > MaxTxnOps || len(t.ops) > MaxTxnOps {
-		return 0, fmt.Errorf("%w: %d writes and %d checks, at most %d each", ErrTooLarge, len(t.ops), len(cmps), MaxTxnOps)
+	ops := t.ops
+	if !s.noAudit {
+		// The entries' guards come after the transaction's: diagnosis reads resp.Responses
+		// by guard index. An entry id taken already (never in practice) fails as a retryable
+		// conflict.
+		acmps, aops := s.auditOps(ctx, t)
+		cmps = append(cmps, acmps...)
+		ops = append(ops[:len(ops):len(ops)], aops...)
 	}
-	resp, err := s.Client.Txn(ctx).If(cmps...).Then(t.ops...).Else(diag...).Commit()
+	if len(cmps) > MaxTxnOps || len(ops) > MaxTxnOps {
+		return 0, fmt.Errorf("%w: %d writes and %d checks, at most %d each", ErrTooLarge, len(ops), len(cmps), MaxTxnOps)
+	}
+	resp, err := s.Client.Txn(ctx).If(cmps...).Then(ops...).Else(diag...).Commit()
 	if err != nil {
 		return 0, mapEtcdError(err)
 	}

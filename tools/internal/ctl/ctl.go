@@ -1,6 +1,7 @@
 // Package ctl is fenquanctl, the command line of operators and policy officers: apply a
 // catalogue file, read resources, draw flows, mint development tokens. Each command is a
-// thin client of the services' gRPC APIs; the services decide and validate.
+// thin client of the services' gRPC APIs; the services decide and validate. The auditor's
+// commands (audit verify, audit export) read etcd directly.
 package ctl
 
 import (
@@ -50,7 +51,7 @@ func New() *cobra.Command {
 	pf.StringVar(&o.dataDir, "data", envOr("FENQUAN_DATA", ".fenquan"), "data folder of `fenquan up` (development token and key)")
 	pf.DurationVar(&o.timeout, "timeout", 2*time.Minute, "deadline of each call")
 	root.AddCommand(applyCommand(o), getCommand(o), diagramCommand(o), devCommand(o))
-	root.AddCommand(policyCommand(o))
+	root.AddCommand(policyCommand(o), auditCommand(o))
 	return root
 }
 

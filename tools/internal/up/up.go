@@ -32,6 +32,7 @@ import (
 	"github.com/fenquan/fenquan/services/approval"
 	"github.com/fenquan/fenquan/services/registry"
 	"github.com/fenquan/fenquan/services/risk"
+	"github.com/fenquan/fenquan/services/shared/audit"
 	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/etcdx"
@@ -242,6 +243,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		s.GRPC[c.name], s.Metrics[c.name] = srv.Addr(), srv.HTTPAddr()
 		s.run(func() error { return srv.Run(ctx) })
 	}
+	// The audit log's sealer, as every approval replica runs it (the elected one seals).
+	sealer := audit.NewSealer(s.Etcd.Client, KeyRoot, audit.Options{Name: "up", Logger: log.With("component", "audit-sealer")})
+	s.run(func() error { return sealer.Run(ctx) })
 
 	if err := s.startGateway(ctx, o, verifier, log); err != nil {
 		return nil, err
