@@ -70,14 +70,21 @@ func (g *gateway) checkBody(w http.ResponseWriter, r *http.Request, rt *route) b
 		return bad(fmt.Sprintf("request body nests JSON deeper than %d levels", g.cfg.MaxJSONDepth),
 			fmt.Sprintf("请求体 JSON 嵌套超过 %d 层", g.cfg.MaxJSONDepth))
 	}
-	var doc any
-	if err := json.Unmarshal(body, &doc); err != nil {
+	if !json.Valid(body) {
+		// Where, not the decoder's words: the answer is about the client's bytes.
 		msg := "request body is not valid JSON"
 		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			msg += fmt.Sprintf(": %s (at byte %d)", se.Error(), se.Offset)
+		if errors.As(json.Unmarshal(body, new(any)), &se) {
+			msg += fmt.Sprintf(" (error at byte %d)", se.Offset)
 		}
 		return bad(msg, "请求体不是有效的 JSON")
+	}
+	// Numbers stay text: whether 1e999 fits the field is protojson's to say, per field.
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return bad("request body is not valid JSON", "请求体不是有效的 JSON")
 	}
 	if rt.bodyMsg != nil {
 		var unknown []*errdetails.BadRequest_FieldViolation

@@ -71,7 +71,12 @@ func (g *gateway) edge(next runtime.HandlerFunc) runtime.HandlerFunc {
 func (g *gateway) authenticate(w http.ResponseWriter, r *http.Request, st *requestState) (string, bool) {
 	token, err := bearerToken(r.Header.Values("Authorization"))
 	if err == nil {
-		_, err = g.cfg.Verifier.Verify(r.Context(), token)
+		var p *auth.Principal
+		if p, err = g.cfg.Verifier.Verify(r.Context(), token); err == nil && p.HasPlatformRole(auth.ServiceRole) {
+			// A service's own identity is for service-to-service calls only: it never
+			// comes in through the edge.
+			err = errServiceToken
+		}
 	}
 	if err == nil {
 		return "Bearer " + token, true
@@ -89,6 +94,8 @@ func (g *gateway) authenticate(w http.ResponseWriter, r *http.Request, st *reque
 	g.writeStatus(w, r, http.StatusUnauthorized, gatewayStatus(codes.Unauthenticated, apierr.ReasonUnauthenticated, en, zh))
 	return "", false
 }
+
+var errServiceToken = errors.New("a service's own token was presented at the edge")
 
 // bearerToken extracts the token of a single "Bearer <token>" Authorization header.
 func bearerToken(values []string) (string, error) {
@@ -156,6 +163,9 @@ func (c *edgeConn) prepare(ctx context.Context, method string) (context.Context,
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	md = md.Copy()
+	// Never a service identity: only services send one, for themselves (the allowlist
+	// does not forward it either; this holds whatever put it there).
+	md.Delete(auth.ServiceMetadataKey)
 	if call.public {
 		md.Delete("authorization")
 	} else if got := md.Get("authorization"); len(got) != 1 || got[0] != call.bearer {

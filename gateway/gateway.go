@@ -11,6 +11,9 @@
 //     gRPC response metadata or trailer leaks back out as an HTTP header.
 //   - Non-public routes need a bearer token, verified here before anything is forwarded;
 //     public routes never forward one (a public answer must not depend on who asks). A
+//     service's own token (platform role "service") is refused, and the service identity
+//     key (x-fenquan-service-authorization) is never forwarded: service identities are
+//     for service-to-service calls, never from a client. A
 //     route is public when its RPC declares `(fenquan.api.v1.access).public`: the gateway
 //     maps every matched route pattern to its RPC through the google.api.http options of
 //     the registered services, and checks the mapping again on the outgoing call.

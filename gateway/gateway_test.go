@@ -49,6 +49,8 @@ func TestHeaderAllowlist(t *testing.T) {
 		"Grpc-Metadata-Grpcgateway-Host", "forged",
 		"X-User", "admin",
 		"X-Fenquan-Person", "orgs/acme/people/admin",
+		"X-Fenquan-Service-Authorization", "Bearer forged",
+		"Grpc-Metadata-X-Fenquan-Service-Authorization", "Bearer forged",
 		"X-Forwarded-For", "6.6.6.6",
 		"X-Forwarded-Host", "evil.example",
 		"Forwarded", "for=6.6.6.6",

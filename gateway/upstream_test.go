@@ -18,6 +18,7 @@ import (
 
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
+	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 )
 
@@ -154,6 +155,18 @@ func (publicServer) RenderPublicFlowDiagram(context.Context, *registryv1.RenderP
 	return &httpbody.HttpBody{ContentType: "image/svg+xml", Data: []byte(testSVG)}, nil
 }
 
+// complaintServer is the public complaint intake (the supervision service's).
+type complaintServer struct {
+	supervisionv1.UnimplementedComplaintServiceServer
+}
+
+func (complaintServer) SubmitComplaint(_ context.Context, req *supervisionv1.SubmitComplaintRequest) (*supervisionv1.ComplaintReceipt, error) {
+	if err := failure(req.GetParent()); err != nil {
+		return nil, err
+	}
+	return &supervisionv1.ComplaintReceipt{ReceiptCode: "ABCDEFGHIJKLMNOPQRST"}, nil
+}
+
 // startUpstream serves the three registry services on 127.0.0.1:0 and returns a client
 // connection to them.
 func startUpstream(t *testing.T) (*grpc.ClientConn, *recorder) {
@@ -168,6 +181,9 @@ func startUpstream(t *testing.T) (*grpc.ClientConn, *recorder) {
 	registryv1.RegisterCatalogServiceServer(srv, catalogServer{})
 	registryv1.RegisterPublicCatalogServiceServer(srv, publicServer{})
 	policyv1.RegisterPolicyServiceServer(srv, policyv1.UnimplementedPolicyServiceServer{})
+	// The supervision upstream's services, for tests that serve it too (withSupervision).
+	supervisionv1.RegisterComplaintServiceServer(srv, complaintServer{})
+	supervisionv1.RegisterSupervisionServiceServer(srv, supervisionv1.UnimplementedSupervisionServiceServer{})
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() {
 		done := make(chan struct{})

@@ -19,13 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/fenquan/fenquan/gateway"
 	"github.com/fenquan/fenquan/services/shared/config"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/obs"
+	"github.com/fenquan/fenquan/services/shared/server"
 )
 
 func main() {
@@ -73,21 +73,20 @@ func run(ctx context.Context, c *config.Common, listen, cert, key, upstreamCA, o
 	if err != nil {
 		return err
 	}
+	if err := c.CheckListen("listen", listen, cert != ""); err != nil {
+		return err
+	}
 	creds := insecure.NewCredentials()
 	if upstreamCA != "" {
-		tf, err := c.TLS()
-		if err != nil {
+		if c.TLSCert == "" || c.TLSKey == "" {
+			return errors.New("--upstream-ca needs --tls-cert and --tls-key (the gateway's client certificate, named in the services' --tls-edge-peers)")
+		}
+		// Read again on every new connection: the CA, certificate and key rotate without a
+		// restart.
+		tf := &server.TLSFiles{CertFile: c.TLSCert, KeyFile: c.TLSKey, CAFile: upstreamCA}
+		if creds, err = tf.ClientCredentials(); err != nil {
 			return err
 		}
-		if tf == nil {
-			return errors.New("--upstream-ca needs --tls-cert and --tls-key (the gateway's client certificate)")
-		}
-		tf.CAFile = upstreamCA
-		tc, err := tf.ClientConfig()
-		if err != nil {
-			return err
-		}
-		creds = credentials.NewTLS(tc)
 	} else if c.Production {
 		return errors.New("production needs --upstream-ca: services are dialled over mTLS")
 	}
@@ -128,7 +127,14 @@ func run(ctx context.Context, c *config.Common, listen, cert, key, upstreamCA, o
 	srv := &http.Server{Addr: listen, Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	if cert != "" {
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		// The HTTPS certificate is read again when its files change (no restart).
+		https := &server.TLSFiles{CertFile: cert, KeyFile: key}
+		if _, err := https.Certificate(); err != nil {
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return https.Certificate()
+		}}
 	}
 	if c.HTTPAddr != "" {
 		mux := http.NewServeMux()
@@ -141,7 +147,7 @@ func run(ctx context.Context, c *config.Common, listen, cert, key, upstreamCA, o
 	go func() {
 		log.Info("serving", "service", "gateway", "listen", listen, "metrics", c.HTTPAddr)
 		if cert != "" {
-			errc <- srv.ListenAndServeTLS(cert, key)
+			errc <- srv.ListenAndServeTLS("", "")
 		} else {
 			errc <- srv.ListenAndServe()
 		}

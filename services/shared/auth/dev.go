@@ -4,12 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -164,4 +166,22 @@ func (d *DevTokens) SignClaims(claims map[string]any) (string, error) {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// IsDevelopmentToken reports whether tok claims the development issuer. It verifies
+// nothing: it lets a production configuration refuse, at start, a development token
+// given as the service's own.
+func IsDevelopmentToken(tok string) bool {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	return json.Unmarshal(pb, &c) == nil && c.Iss == DevIssuer
 }

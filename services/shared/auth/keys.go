@@ -22,6 +22,13 @@ type KeySource interface {
 	OnChange(fn func())
 }
 
+// Refresher is a KeySource that can look for new keys now. The verifier asks when a
+// token names a key id the set does not hold (the issuer may have rotated); the source
+// bounds how often it actually reloads, so tokens with made-up key ids cost nothing.
+type Refresher interface {
+	Refresh(ctx context.Context)
+}
+
 type changeHooks struct {
 	mu  sync.Mutex
 	fns []func()
@@ -72,11 +79,28 @@ func NewFileKeys(path string) (*FileKeys, error) {
 	return f, nil
 }
 
+// fileCheckInterval is how often FileKeys looks at its file; fileRefreshInterval bounds
+// the extra looks asked by Refresh.
+const (
+	fileCheckInterval   = 2 * time.Second
+	fileRefreshInterval = time.Second
+)
+
+// Refresh makes the next KeySet read the file again, unless it was read in the last
+// second.
+func (f *FileKeys) Refresh(context.Context) {
+	f.mu.Lock()
+	if time.Since(f.checked) >= fileRefreshInterval {
+		f.checked = time.Time{}
+	}
+	f.mu.Unlock()
+}
+
 // KeySet returns the current keys, reloading the file if it changed.
 func (f *FileKeys) KeySet(context.Context) (jwk.Set, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.set != nil && time.Since(f.checked) < 2*time.Second {
+	if f.set != nil && time.Since(f.checked) < fileCheckInterval {
 		return f.set, nil
 	}
 	f.checked = time.Now()
@@ -109,10 +133,11 @@ func (f *FileKeys) KeySet(context.Context) (jwk.Set, error) {
 // it, refreshes it periodically and when a token names a key it does not have.
 type URLKeys struct {
 	changeHooks
-	url      string
-	issuer   string
-	client   *http.Client
-	interval time.Duration
+	url        string
+	issuer     string
+	client     *http.Client
+	interval   time.Duration
+	minRefresh time.Duration
 
 	mu      sync.Mutex
 	set     jwk.Set
@@ -120,9 +145,30 @@ type URLKeys struct {
 	fetched time.Time
 }
 
+// Default intervals of URLKeys: the keys are fetched again every 5 minutes, and a token
+// naming an unknown key fetches them at most every 30 seconds.
+const (
+	DefaultJWKSInterval   = 5 * time.Minute
+	DefaultJWKSMinRefresh = 30 * time.Second
+)
+
 // NewURLKeys uses the JWKS at url.
 func NewURLKeys(url string) *URLKeys {
-	return &URLKeys{url: url, client: &http.Client{Timeout: 10 * time.Second}, interval: 5 * time.Minute}
+	return &URLKeys{url: url, client: &http.Client{Timeout: 10 * time.Second},
+		interval: DefaultJWKSInterval, minRefresh: DefaultJWKSMinRefresh}
+}
+
+// WithIntervals sets how often the keys are fetched again (interval) and the least time
+// between two fetches asked by tokens naming unknown keys (minRefresh); zero keeps the
+// default. Call it before the first use.
+func (u *URLKeys) WithIntervals(interval, minRefresh time.Duration) *URLKeys {
+	if interval > 0 {
+		u.interval = interval
+	}
+	if minRefresh > 0 {
+		u.minRefresh = minRefresh
+	}
+	return u
 }
 
 // NewOIDCKeys discovers the JWKS of an OIDC issuer from its
@@ -149,12 +195,13 @@ func (u *URLKeys) KeySet(ctx context.Context) (jwk.Set, error) {
 	return u.set, nil
 }
 
-// Refresh fetches the keys now unless they were fetched in the last 30s (a token named
-// an unknown key: the issuer may have rotated).
+// Refresh fetches the keys now unless they were fetched less than the minimum refresh
+// interval ago (30s by default): a token named an unknown key, the issuer may have
+// rotated.
 func (u *URLKeys) Refresh(ctx context.Context) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if time.Since(u.fetched) > 30*time.Second {
+	if time.Since(u.fetched) >= u.minRefresh {
 		_ = u.fetchLocked(ctx)
 	}
 }

@@ -29,6 +29,10 @@ type Principal struct {
 	// Token is the raw bearer token, forwarded on service-to-service calls so the callee
 	// verifies the acting user itself.
 	Token string
+	// Via is the service the call came through (the subject of its own token, verified on
+	// the call: ServiceMetadataKey, or the caller's own token when a service acts on its
+	// own behalf), or "" for a call straight from a user (through the gateway).
+	Via string
 }
 
 // OrgGrant is what a token grants in one org.

@@ -75,6 +75,59 @@ var (
 	ErrInvalid       = errors.New("token invalid")
 )
 
+// refusal is a refused token whose detail (a library's error: key types, URLs, network
+// errors) is for the logs; the caller is told the kind and a short reason (publicReason).
+type refusal struct {
+	kind   error
+	reason string
+	detail error
+}
+
+func (r *refusal) Error() string {
+	s := r.kind.Error() + ": " + r.reason
+	if r.detail != nil {
+		s += " (" + r.detail.Error() + ")"
+	}
+	return s
+}
+
+func (r *refusal) Unwrap() error { return r.kind }
+
+// publicReason is what a caller is told of a refused token: the verifier's reason without
+// the details of a library's or a key fetch's error.
+func publicReason(err error) string {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.kind.Error() + ": " + r.reason
+	}
+	return err.Error()
+}
+
+// jwtReason names why jwx refused a token, in the caller's terms.
+func jwtReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.TokenExpiredError()):
+		return "expired"
+	case errors.Is(err, jwt.TokenNotYetValidError()):
+		return "not valid yet"
+	case errors.Is(err, jwt.InvalidAudienceError()):
+		return "not issued for this audience"
+	case errors.Is(err, jwt.InvalidIssuerError()):
+		return "issuer mismatch"
+	case errors.Is(err, jwt.InvalidIssuedAtError()):
+		return "issued in the future"
+	case errors.Is(err, jwt.MissingRequiredClaimError()):
+		return "a required claim (exp, sub) is missing"
+	case errors.Is(err, jws.VerifyError()), errors.Is(err, jws.VerificationError()):
+		return "signature not verified"
+	}
+	return "not a valid signed token"
+}
+
+// jwsSegment decodes a segment of a compact JWS. Strict: the unused bits of the last character
+// must be zero, so one token has one spelling (no variants of an accepted token).
+var jwsSegment = base64.RawURLEncoding.Strict()
+
 // Verifier checks tokens and maps them to principals. Safe for concurrent use.
 type Verifier struct {
 	cfg     Config
@@ -187,9 +240,12 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Pr
 	if len(parts) != 3 || parts[2] == "" {
 		return nil, fmt.Errorf("%w: not a signed compact JWT", ErrMalformed)
 	}
-	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	hb, err := jwsSegment.DecodeString(parts[0])
 	if err != nil {
 		return nil, fmt.Errorf("%w: header", ErrMalformed)
+	}
+	if _, err := jwsSegment.DecodeString(parts[2]); err != nil {
+		return nil, fmt.Errorf("%w: signature", ErrMalformed)
 	}
 	var h header
 	if err := json.Unmarshal(hb, &h); err != nil {
@@ -201,7 +257,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Pr
 	if len(h.Crit) > 0 {
 		return nil, fmt.Errorf("%w: unsupported critical headers", ErrMalformed)
 	}
-	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
+	pb, err := jwsSegment.DecodeString(parts[1])
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload", ErrMalformed)
 	}
@@ -220,7 +276,20 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Pr
 	}
 	set, err := ic.Keys.KeySet(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: keys of %s unavailable: %v", ErrInvalid, ic.Issuer, err)
+		return nil, &refusal{ErrInvalid, "the issuer's keys are unavailable", fmt.Errorf("%s: %w", ic.Issuer, err)}
+	}
+	if h.Kid != "" {
+		if _, ok := set.LookupKeyID(h.Kid); !ok {
+			// A key the set does not hold: the issuer may have rotated. The source fetches
+			// again at most at its own bounded rate, so unknown kids cannot make it hammer
+			// the issuer.
+			if r, ok := ic.Keys.(Refresher); ok {
+				r.Refresh(ctx)
+				if set, err = ic.Keys.KeySet(ctx); err != nil {
+					return nil, &refusal{ErrInvalid, "the issuer's keys are unavailable", fmt.Errorf("%s: %w", ic.Issuer, err)}
+				}
+			}
+		}
 	}
 	tok, err := jwt.Parse([]byte(token),
 		jwt.WithKeySet(set, jws.WithRequireKid(false), jws.WithInferAlgorithmFromKey(true)),
@@ -233,7 +302,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Pr
 		jwt.WithRequiredClaim("sub"),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, &refusal{ErrInvalid, jwtReason(err), err}
 	}
 	// jwx picked a key by kid and checked its algorithm; make sure it is the one the
 	// header named and that it is still on our list.
@@ -280,7 +349,7 @@ func (v *Verifier) principal(tok jwt.Token, raw string, payload []byte) (*Princi
 			PlatformRoles []string `json:"platform_roles"`
 		}
 		if err := json.Unmarshal(rawS, &s); err != nil {
-			return nil, fmt.Errorf("%w: claim %q: %v", ErrMalformed, cm.Structured, err)
+			return nil, &refusal{ErrMalformed, fmt.Sprintf("claim %q is not {\"orgs\": {org: {\"person\", \"roles\"}}, \"platform_roles\": [...]}", cm.Structured), err}
 		}
 		for org, g := range s.Orgs {
 			p.Orgs[org] = OrgGrant{Person: g.Person, Roles: slices.Clone(g.Roles)}

@@ -7,13 +7,20 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/fenquan/fenquan/services/shared/auth"
 )
@@ -247,5 +254,214 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.Rename(to+".tmp", to); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// jwksServer serves an OIDC discovery document and a JWKS that the test replaces, and
+// counts the JWKS fetches.
+type jwksServer struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	jwks    []byte
+	fetches int
+}
+
+func newJWKSServer(t *testing.T) *jwksServer {
+	t.Helper()
+	j := &jwksServer{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": j.srv.URL, "jwks_uri": j.srv.URL + "/jwks"})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.fetches++
+		_, _ = w.Write(j.jwks)
+	})
+	j.srv = httptest.NewServer(mux)
+	t.Cleanup(j.srv.Close)
+	return j
+}
+
+// publish serves the public keys of these token minters.
+func (j *jwksServer) publish(t *testing.T, devs ...*auth.DevTokens) {
+	t.Helper()
+	set := jwk.NewSet()
+	for _, d := range devs {
+		s, err := d.Keys().KeySet(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := s.Key(0)
+		if err := set.AddKey(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.mu.Lock()
+	j.jwks = b
+	j.mu.Unlock()
+}
+
+func (j *jwksServer) count() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.fetches
+}
+
+// TestOIDCKeyRotation: a key the issuer adds is accepted as soon as a token names it,
+// without a restart and without waiting for the periodic fetch; tokens naming unknown
+// keys make the verifier fetch at most once per minimum refresh interval.
+func TestOIDCKeyRotation(t *testing.T) {
+	j := newJWKSServer(t)
+	a, _ := auth.NewEphemeralDevTokens()
+	b, _ := auth.NewEphemeralDevTokens()
+	c, _ := auth.NewEphemeralDevTokens()
+	j.publish(t, a)
+	const minRefresh = 300 * time.Millisecond
+	keys := auth.NewOIDCKeys(j.srv.URL).WithIntervals(time.Hour, minRefresh)
+	v, err := auth.NewVerifier(auth.Config{Issuers: []auth.IssuerConfig{{Issuer: j.srv.URL, Keys: keys}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := func(d *auth.DevTokens) string {
+		tok, err := d.SignClaims(map[string]any{"iss": j.srv.URL, "aud": auth.DefaultAudience, "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, mint(a)); err != nil {
+		t.Fatal(err)
+	}
+	if n := j.count(); n != 1 {
+		t.Fatalf("%d fetches after the first token, want 1", n)
+	}
+
+	// The issuer adds b's key. Right after a fetch, a token naming it does not fetch again.
+	j.publish(t, a, b)
+	if _, err := v.Verify(ctx, mint(b)); err == nil {
+		t.Fatal("a key fetched nowhere was accepted")
+	}
+	if n := j.count(); n != 1 {
+		t.Fatalf("%d fetches, want 1 (refresh within the minimum interval)", n)
+	}
+	// Once the minimum interval has passed, the unknown kid fetches the keys: accepted.
+	time.Sleep(minRefresh + 50*time.Millisecond)
+	if _, err := v.Verify(ctx, mint(b)); err != nil {
+		t.Fatalf("rotated-in key refused: %v", err)
+	}
+	if n := j.count(); n != 2 {
+		t.Fatalf("%d fetches, want 2", n)
+	}
+
+	// A flood of tokens naming a key the issuer never published: one fetch per interval.
+	for range 20 {
+		if _, err := v.Verify(ctx, mint(c)); err == nil {
+			t.Fatal("token of an unpublished key accepted")
+		}
+	}
+	if n := j.count(); n != 2 {
+		t.Fatalf("%d fetches after a flood of unknown kids right after a fetch, want 2", n)
+	}
+	time.Sleep(minRefresh + 50*time.Millisecond)
+	for range 20 {
+		_, _ = v.Verify(ctx, mint(c))
+	}
+	if n := j.count(); n != 3 {
+		t.Fatalf("%d fetches after a flood of unknown kids, want 3 (one per interval)", n)
+	}
+	// a's tokens still pass: the set still has its key.
+	if _, err := v.Verify(ctx, mint(a)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFileKeysNewKidWithoutWaiting: a key added to the JWKS file is accepted when a token
+// names it, without waiting for the periodic look at the file.
+func TestFileKeysNewKidWithoutWaiting(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := auth.OpenDevTokens(filepath.Join(dir, "a"))
+	b, _ := auth.OpenDevTokens(filepath.Join(dir, "b"))
+	jwks := filepath.Join(dir, "jwks.json")
+	copyFile(t, a.JWKSPath(), jwks)
+	keys, err := auth.NewFileKeys(jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := auth.NewVerifier(auth.Config{Issuers: []auth.IssuerConfig{{Issuer: auth.DevIssuer, Keys: keys}}})
+	tb, _ := b.Mint("u1", auth.Claims{}, time.Hour)
+	// Both keys in the file.
+	var both struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	for _, p := range []string{a.JWKSPath(), b.JWKSPath()} {
+		var one struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		raw, _ := os.ReadFile(p)
+		if err := json.Unmarshal(raw, &one); err != nil {
+			t.Fatal(err)
+		}
+		both.Keys = append(both.Keys, one.Keys...)
+	}
+	raw, _ := json.Marshal(both)
+	if err := os.WriteFile(jwks+".tmp", raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(jwks+".tmp", jwks); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the refresh bound, short of the 2s period
+	if _, err := v.Verify(context.Background(), tb); err != nil {
+		t.Fatalf("new key in the file refused: %v", err)
+	}
+}
+
+// TestVerifyRefusesNonCanonicalEncoding: a token has one spelling. Changing the unused
+// low bits of a segment's last character decodes to the same bytes; it is refused
+// rather than accepted as the same token.
+func TestVerifyRefusesNonCanonicalEncoding(t *testing.T) {
+	dev, _ := auth.NewEphemeralDevTokens()
+	v := newVerifier(t, dev, nil)
+	tok, _ := dev.Mint("u1", auth.Claims{}, time.Hour)
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	// An ES256 signature is 64 bytes: 86 characters, the last carrying 2 unused bits.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	variant := tok[:len(tok)-1] + string(alphabet[last^1])
+	if _, err := v.Verify(context.Background(), variant); !errors.Is(err, auth.ErrMalformed) {
+		t.Fatalf("Verify(non-canonical spelling) = %v, want ErrMalformed", err)
+	}
+}
+
+// TestKeyFetchFailureIsNotTold: the reason given to a caller names no URL or network
+// error of the key fetch.
+func TestKeyFetchFailureIsNotTold(t *testing.T) {
+	dev, _ := auth.NewEphemeralDevTokens()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	v, err := auth.NewVerifier(auth.Config{Issuers: []auth.IssuerConfig{{Issuer: "https://idp.example", Keys: auth.NewURLKeys(srv.URL + "/jwks")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := dev.SignClaims(map[string]any{"iss": "https://idp.example", "aud": auth.DefaultAudience, "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+	_, verr := v.Verify(context.Background(), tok)
+	if !errors.Is(verr, auth.ErrInvalid) {
+		t.Fatalf("Verify = %v", verr)
+	}
+	a := auth.NewServerAuth(v, func(string) bool { return false }, auth.ServerOptions{})
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
+	_, err = a.Unary()(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/t.T/M"}, func(context.Context, any) (any, error) { return nil, nil })
+	msg := status.Convert(err).Message()
+	if status.Code(err) != codes.Unauthenticated || strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "/jwks") || strings.Contains(msg, "refused") {
+		t.Fatalf("refusal %q", msg)
 	}
 }

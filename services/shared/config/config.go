@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type Common struct {
 	GRPCAddr, AdvertiseAddr        string
 	HTTPAddr                       string
 	TLSCert, TLSKey, TLSCA         string
+	TLSEdgePeers                   string
 	OIDCIssuer                     string
 	TokenIssuer, JWKSFile          string
 	DevJWKSFile                    string
@@ -98,7 +100,8 @@ func (c *Common) Register(fs *flag.FlagSet, grpcPort, httpPort int) {
 	str(fs, &c.HTTPAddr, "http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "listen address of /metrics, /healthz, /readyz (empty: off)")
 	str(fs, &c.TLSCert, "tls-cert", "", "server certificate (PEM); reloaded when it changes")
 	str(fs, &c.TLSKey, "tls-key", "", "server key (PEM)")
-	str(fs, &c.TLSCA, "tls-ca", "", "CA for client certificates: set to require mTLS")
+	str(fs, &c.TLSCA, "tls-ca", "", "CA for client certificates: set to require mTLS (required in production)")
+	str(fs, &c.TLSEdgePeers, "tls-edge-peers", DefaultEdgePeers, "comma-separated client-certificate names (CN, DNS or URI SAN) that call with a user's token alone, like the gateway; over mTLS any other client must carry its service identity")
 	str(fs, &c.OIDCIssuer, "oidc-issuer", "", "trust tokens of this OIDC issuer (keys from its discovery document)")
 	str(fs, &c.TokenIssuer, "token-issuer", "", "trust tokens with this iss, verified with --jwks-file")
 	str(fs, &c.JWKSFile, "jwks-file", "", "public keys of --token-issuer (JWKS); reloaded when it changes")
@@ -116,31 +119,62 @@ func (c *Common) Register(fs *flag.FlagSet, grpcPort, httpPort int) {
 	str(fs, &c.ServiceTokenFile, "service-token-file", "", "bearer token this service presents on its own calls to other services (read again when it changes)")
 }
 
-// ServiceCallContext returns what the service's own calls carry: the token read from
-// --service-token-file (re-read when the file changes, so a rotated token is picked up).
-func (c *Common) ServiceCallContext() (func(context.Context) context.Context, error) {
+// DefaultEdgePeers is the default of --tls-edge-peers: the gateway's client certificate.
+const DefaultEdgePeers = "fenquan-gateway"
+
+// EdgePeers lists --tls-edge-peers.
+func (c *Common) EdgePeers() []string {
+	var out []string
+	for _, n := range strings.Split(c.TLSEdgePeers, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ServiceToken returns the service's own token source: --service-token-file, re-read
+// when the file changes (a rotated token is picked up). Its subject must be a name of the
+// service's client certificate when services talk over mTLS. A production configuration
+// refuses a development token.
+func (c *Common) ServiceToken() (func() (string, error), error) {
 	if c.ServiceTokenFile == "" {
 		return nil, errors.New("config: --service-token-file is required: this service calls others on its own behalf")
 	}
-	tf := &tokenFile{path: c.ServiceTokenFile}
+	tf := &tokenFile{path: c.ServiceTokenFile, production: c.Production}
 	if _, err := tf.token(); err != nil {
 		return nil, err
 	}
+	return tf.token, nil
+}
+
+// ServiceCallContext returns what the service's own calls carry: the token read from
+// --service-token-file (see ServiceToken).
+func (c *Common) ServiceCallContext() (func(context.Context) context.Context, error) {
+	tok, err := c.ServiceToken()
+	if err != nil {
+		return nil, err
+	}
+	return callContext(tok), nil
+}
+
+func callContext(token func() (string, error)) func(context.Context) context.Context {
 	return func(ctx context.Context) context.Context {
-		tok, err := tf.token()
+		tok, err := token()
 		if err != nil {
 			return ctx // the call fails as unauthenticated and is retried
 		}
 		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
-	}, nil
+	}
 }
 
 // tokenFile caches a token file's content until its modification time changes.
 type tokenFile struct {
-	path string
-	mu   sync.Mutex
-	mod  time.Time
-	tok  string
+	path       string
+	production bool
+	mu         sync.Mutex
+	mod        time.Time
+	tok        string
 }
 
 func (t *tokenFile) token() (string, error) {
@@ -160,6 +194,9 @@ func (t *tokenFile) token() (string, error) {
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
 		return "", fmt.Errorf("config: service token file %s is empty", t.path)
+	}
+	if t.production && auth.IsDevelopmentToken(tok) {
+		return "", fmt.Errorf("config: service token file %s holds a development token, refused in production", t.path)
 	}
 	t.tok, t.mod = tok, fi.ModTime()
 	return tok, nil
@@ -194,6 +231,9 @@ func (c *Common) EtcdClient() (*clientv3.Client, error) {
 // Verifier builds the token verifier from the trusted issuers configured.
 func (c *Common) Verifier() (*auth.Verifier, error) {
 	var issuers []auth.IssuerConfig
+	if c.Production && c.OIDCIssuer != "" && !strings.HasPrefix(c.OIDCIssuer, "https://") {
+		return nil, errors.New("config: --oidc-issuer must be an https:// URL in production (its keys are fetched from it)")
+	}
 	if c.OIDCIssuer != "" {
 		issuers = append(issuers, auth.IssuerConfig{Issuer: c.OIDCIssuer, Audience: c.Audience, Keys: auth.NewOIDCKeys(c.OIDCIssuer)})
 	}
@@ -229,13 +269,43 @@ func (c *Common) Verifier() (*auth.Verifier, error) {
 	})
 }
 
-// TLS returns the server's TLS files, or nil for plaintext.
+// TLS returns the server's TLS files, or nil for plaintext (development: the server then
+// listens on loopback only). Production needs mTLS: a certificate, its key and the CA of
+// the clients' certificates.
 func (c *Common) TLS() (*server.TLSFiles, error) {
 	if c.TLSCert == "" && c.TLSKey == "" {
 		if c.Production {
-			return nil, errors.New("config: production needs --tls-cert and --tls-key (mTLS between services)")
+			return nil, errors.New("config: production needs --tls-cert, --tls-key and --tls-ca (mTLS between services)")
+		}
+		if c.TLSCA != "" {
+			return nil, errors.New("config: --tls-ca needs --tls-cert and --tls-key")
 		}
 		return nil, nil
 	}
+	if c.TLSCert == "" || c.TLSKey == "" {
+		return nil, errors.New("config: --tls-cert and --tls-key go together")
+	}
+	if c.Production && c.TLSCA == "" {
+		return nil, errors.New("config: production needs --tls-ca: services require client certificates (mTLS)")
+	}
 	return &server.TLSFiles{CertFile: c.TLSCert, KeyFile: c.TLSKey, CAFile: c.TLSCA}, nil
+}
+
+// CheckListen refuses, in production, a listener without TLS on an address other than
+// loopback (the gateway's REST port; gRPC servers refuse plaintext off loopback always).
+func (c *Common) CheckListen(flagName, addr string, tls bool) error {
+	if !c.Production || tls {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("config: --%s %q: %w", flagName, addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("config: production refuses plaintext on --%s %s: configure TLS, or listen on loopback behind a TLS proxy", flagName, addr)
 }

@@ -162,6 +162,8 @@ func TestVerifierRefusals(t *testing.T) {
 		{"no issuer in production", []string{"--production"}, "no token issuer configured"},
 		{"dev keys in production", []string{"--production", "--dev-jwks-file", jwks}, "--dev-jwks-file is refused in production"},
 		{"dev keys in production, with another issuer", []string{"--production", "--oidc-issuer", "https://idp.example.org", "--dev-jwks-file", jwks}, "--dev-jwks-file is refused in production"},
+		{"dev issuer named as the token issuer in production", []string{"--production", "--token-issuer", auth.DevIssuer, "--jwks-file", jwks}, "development issuer cannot be trusted in production"},
+		{"plain-http OIDC issuer in production", []string{"--production", "--oidc-issuer", "http://idp.example.org"}, "must be an https:// URL in production"},
 		{"token issuer without keys", []string{"--token-issuer", "https://idp.example.org"}, "--token-issuer and --jwks-file go together"},
 		{"keys without token issuer", []string{"--jwks-file", jwks}, "--token-issuer and --jwks-file go together"},
 		{"missing key file", []string{"--token-issuer", "https://idp.example.org", "--jwks-file", filepath.Join(t.TempDir(), "none.json")}, "none.json"},
@@ -250,7 +252,10 @@ func TestTLS(t *testing.T) {
 		ca        string
 	}{
 		{name: "development without certificates is plaintext", wantNil: true},
-		{name: "production without certificates", args: []string{"--production"}, wantErr: "production needs --tls-cert and --tls-key"},
+		{name: "production without certificates", args: []string{"--production"}, wantErr: "production needs --tls-cert, --tls-key and --tls-ca"},
+		{name: "production without the clients' CA", args: []string{"--production", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, wantErr: "production needs --tls-ca"},
+		{name: "certificate without key", args: []string{"--tls-cert", "c.pem"}, wantErr: "go together"},
+		{name: "CA without certificate", args: []string{"--tls-ca", "ca.pem"}, wantErr: "--tls-ca needs --tls-cert"},
 		{name: "certificates", args: []string{"--tls-cert", "c.pem", "--tls-key", "k.pem"}, cert: "c.pem", key: "k.pem"},
 		{name: "mTLS in production", args: []string{"--production", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"}, cert: "c.pem", key: "k.pem", ca: "ca.pem"},
 	} {
@@ -332,5 +337,96 @@ func TestNumericSettingsHaveEnvironmentFallback(t *testing.T) {
 	c := parse(t)
 	if c.GCPercent != 150 || c.MemoryLimit != 1<<30 {
 		t.Errorf("gc-percent, memory-limit = %d, %d; want 150, %d from the environment", c.GCPercent, c.MemoryLimit, 1<<30)
+	}
+}
+
+func TestEdgePeers(t *testing.T) {
+	if got := parse(t).EdgePeers(); len(got) != 1 || got[0] != config.DefaultEdgePeers {
+		t.Errorf("default edge peers = %q", got)
+	}
+	if got := parse(t, "--tls-edge-peers", " gw-a, ,spiffe://fenquan/gateway ").EdgePeers(); len(got) != 2 || got[0] != "gw-a" || got[1] != "spiffe://fenquan/gateway" {
+		t.Errorf("edge peers = %q", got)
+	}
+	if got := parse(t, "--tls-edge-peers", "").EdgePeers(); len(got) != 0 {
+		t.Errorf("no edge peers = %q", got)
+	}
+}
+
+func TestServiceToken(t *testing.T) {
+	dev, _ := devJWKS(t)
+	devTok, err := dev.Mint("fenquan-approval", auth.Claims{PlatformRoles: []string{auth.ServiceRole}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idpTok, err := dev.SignClaims(map[string]any{"iss": "https://idp.example.org", "sub": "fenquan-approval"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, tok string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(tok+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	devFile, idpFile := write("dev", devTok), write("idp", idpTok)
+
+	if _, err := parse(t).ServiceToken(); err == nil || !strings.Contains(err.Error(), "--service-token-file is required") {
+		t.Errorf("no file: %v", err)
+	}
+	if _, err := parse(t, "--service-token-file", write("empty", "")).ServiceToken(); err == nil {
+		t.Error("an empty token file was accepted")
+	}
+	// Development: the development token is the service's identity.
+	tok, err := parse(t, "--service-token-file", devFile).ServiceToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tok(); err != nil || got != devTok {
+		t.Fatalf("token = %.20q, %v", got, err)
+	}
+	// Production refuses a development token at start, and one that replaces a good token.
+	if _, err := parse(t, "--production", "--service-token-file", devFile).ServiceToken(); err == nil || !strings.Contains(err.Error(), "development token") {
+		t.Errorf("production with a development service token: %v", err)
+	}
+	tok, err = parse(t, "--production", "--service-token-file", idpFile).ServiceToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tok(); err != nil || got != idpTok {
+		t.Fatalf("token = %.20q, %v", got, err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(idpFile, []byte(devTok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(idpFile, later, later)
+	if got, err := tok(); err == nil {
+		t.Errorf("a development token written over the production one was read: %.20q", got)
+	}
+}
+
+func TestCheckListen(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		addr string
+		tls  bool
+		ok   bool
+	}{
+		{nil, "0.0.0.0:8080", false, true},
+		{[]string{"--production"}, "127.0.0.1:8080", false, true},
+		{[]string{"--production"}, "localhost:8080", false, true},
+		{[]string{"--production"}, "[::1]:8080", false, true},
+		{[]string{"--production"}, "0.0.0.0:8080", false, false},
+		{[]string{"--production"}, ":8080", false, false},
+		{[]string{"--production"}, "10.1.2.3:8080", false, false},
+		{[]string{"--production"}, "0.0.0.0:8443", true, true},
+		{[]string{"--production"}, "nonsense", false, false},
+	} {
+		err := parse(t, tc.args...).CheckListen("listen", tc.addr, tc.tls)
+		if (err == nil) != tc.ok {
+			t.Errorf("%q listen %s tls=%v: %v", tc.args, tc.addr, tc.tls, err)
+		}
 	}
 }

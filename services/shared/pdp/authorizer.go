@@ -25,6 +25,12 @@ var _ authz.Authorizer = Authorizer{}
 
 // Authorize implements authz.Authorizer.
 func (a Authorizer) Authorize(ctx context.Context, r authz.Request) (context.Context, error) {
+	return a.PDP.Authorize(ctx, "api.access", accessInput(r, a.PDP.Facts().Today()))
+}
+
+// accessInput is the input of an api.access decision: the org, the day, the caller's
+// person (or "sub:<subject>" when no person of the org) and roles, and the permission.
+func accessInput(r authz.Request, today string) ast.Object {
 	var roles []string
 	person := ""
 	if r.Org != "" {
@@ -38,9 +44,9 @@ func (a Authorizer) Authorize(ctx context.Context, r authz.Request) (context.Con
 	if r.Principal != nil {
 		platform = r.Principal.PlatformRoles
 	}
-	in := ast.NewObject(
+	return ast.NewObject(
 		ast.Item(ast.StringTerm("org"), ast.StringTerm(r.Org)),
-		ast.Item(ast.StringTerm("today"), ast.StringTerm(a.PDP.Facts().Today())),
+		ast.Item(ast.StringTerm("today"), ast.StringTerm(today)),
 		ast.Item(ast.StringTerm("actor"), ast.ObjectTerm(
 			ast.Item(ast.StringTerm("person"), ast.StringTerm(person)),
 			ast.Item(ast.StringTerm("on_behalf_of"), ast.StringTerm("")),
@@ -49,7 +55,6 @@ func (a Authorizer) Authorize(ctx context.Context, r authz.Request) (context.Con
 		ast.Item(ast.StringTerm("roles"), strings2Array(roles)),
 		ast.Item(ast.StringTerm("platform_roles"), strings2Array(platform)),
 	)
-	return a.PDP.Authorize(ctx, "api.access", in)
 }
 
 func strings2Array(ss []string) *ast.Term {

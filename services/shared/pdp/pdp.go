@@ -28,6 +28,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -232,8 +233,12 @@ func (p *PDP) Decide(ctx context.Context, action string, input any) (Decision, e
 	if d.Allowed {
 		result = "allow"
 	}
-	p.decisions.WithLabelValues(action, result).Inc()
-	p.latency.WithLabelValues(action).Observe(d.Duration.Seconds())
+	label := action
+	if !utf8.ValidString(label) {
+		label = "invalid" // a metric label must be UTF-8 (the client library panics otherwise)
+	}
+	p.decisions.WithLabelValues(label, result).Inc()
+	p.latency.WithLabelValues(label).Observe(d.Duration.Seconds())
 	p.cfg.Log.Record(ctx, Record{
 		ID: d.DecisionID, Time: p.cfg.Now().UTC(), Service: p.cfg.Service, Action: action,
 		Org: stringAt(obj, "org"), Actor: stringAt(obj, "actor", "person"), Resource: resourceOf(obj),
@@ -304,6 +309,9 @@ func toObject(input any) (ast.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdp: input: %w", err)
 	}
+	if err := jsonNumbers(v); err != nil {
+		return nil, err
+	}
 	obj, ok := v.(ast.Object)
 	if !ok {
 		// Structs convert through JSON.
@@ -322,6 +330,23 @@ func toObject(input any) (ast.Object, error) {
 		obj = v.(ast.Object)
 	}
 	return obj, nil
+}
+
+// jsonNumbers refuses an input holding a number JSON cannot spell (NaN, ±Inf, from a Go
+// float): the decision log could not record it, and Rego would compare it unlike any
+// number.
+func jsonNumbers(v ast.Value) error {
+	var bad ast.Number
+	ast.WalkTerms(v, func(t *ast.Term) bool {
+		if n, ok := t.Value.(ast.Number); ok && !json.Valid([]byte(n)) {
+			bad = n
+		}
+		return bad != ""
+	})
+	if bad != "" {
+		return fmt.Errorf("pdp: input: %s is not a finite number", string(bad))
+	}
+	return nil
 }
 
 // withAction returns obj with "action" set (a copy if obj already has another action).

@@ -76,7 +76,15 @@ type Config struct {
 	// HTTPAddr serves /metrics, /healthz and /readyz; empty disables it.
 	HTTPAddr string
 	// TLS for the gRPC port. Nil serves plaintext, which New allows on loopback only.
+	// With a CA file, clients must present a certificate it signed (mTLS).
 	TLS *TLSFiles
+	// EdgePeers name the client certificates (subject CN, DNS or URI SAN) that call with
+	// an end user's token alone (the gateway); over mTLS every other client is a service
+	// and must carry its own identity, named by its certificate (auth.ServerOptions).
+	EdgePeers []string
+	// ServiceToken returns the service's own token, which the calls it makes on a user's
+	// behalf carry beside the user's (auth.ForwardToken). Nil: they carry the user's alone.
+	ServiceToken func() (string, error)
 
 	Logger     *slog.Logger
 	Verifier   *auth.Verifier
@@ -131,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 
+	authn := auth.NewServerAuth(cfg.Verifier, rules.IsPublic, auth.ServerOptions{EdgePeers: cfg.EdgePeers, Self: cfg.ServiceToken})
 	opts := []grpc.ServerOption{
 		experimental.BufferPool(bufferPool),
 		// Reuse a few goroutines for streams instead of one fresh goroutine (and stack
@@ -149,14 +158,14 @@ func New(cfg Config) (*Server, error) {
 			recoverUnary(cfg.Logger),
 			metrics.UnaryServerInterceptor(),
 			logUnary(cfg.Logger),
-			auth.UnaryServerInterceptor(cfg.Verifier, rules.IsPublic),
+			authn.Unary(),
 			validate.UnaryServerInterceptor(),
 			authz.UnaryServerInterceptor(rules, cfg.Authorizer),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(cfg.Logger),
 			metrics.StreamServerInterceptor(),
-			auth.StreamServerInterceptor(cfg.Verifier, rules.IsPublic),
+			authn.Stream(),
 			validate.StreamServerInterceptor(),
 			authz.StreamServerInterceptor(rules, cfg.Authorizer),
 		),
@@ -340,6 +349,9 @@ func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 			attrs := []any{"method", info.FullMethod, "code", code.String(), "ms", float64(time.Since(start).Microseconds()) / 1000}
 			if p := auth.FromContext(ctx); p != nil {
 				attrs = append(attrs, "sub", p.Subject)
+				if p.Via != "" && p.Via != p.Subject {
+					attrs = append(attrs, "via", p.Via)
+				}
 			}
 			if err != nil {
 				attrs = append(attrs, "err", status.Convert(err).Message())

@@ -18,9 +18,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/fenquan/fenquan/services/shared/audit"
 	"github.com/fenquan/fenquan/services/shared/config"
 	"github.com/fenquan/fenquan/services/shared/discovery"
 	"github.com/fenquan/fenquan/services/shared/obs"
@@ -39,7 +39,8 @@ type Deps struct {
 	// Dial connects to another service by name (discovered through etcd, over mTLS when a
 	// CA is configured); the connection lives as long as the process.
 	Dial func(service string) (grpc.ClientConnInterface, error)
-	// CallCtx adds this service's own token to a call it makes.
+	// CallCtx adds this service's own token to a call it makes on its own behalf (calls on
+	// a user's behalf use auth.ForwardToken, which adds the user's token and this one).
 	CallCtx func(context.Context) context.Context
 }
 
@@ -52,6 +53,9 @@ type Spec struct {
 	// Policies is the embedded default policy set (policies.FS).
 	Policies fs.FS
 	Build    func(ctx context.Context, d Deps) (interface{ Register(grpc.ServiceRegistrar) }, error)
+	// AuditSealer runs the audit log's sealer in the process: every replica competes for
+	// its election and the leader seals (package audit).
+	AuditSealer bool
 }
 
 // Main parses the flags, runs the service until SIGINT or SIGTERM and exits.
@@ -76,6 +80,10 @@ func run(ctx context.Context, c *config.Common, s Spec) error {
 	if err != nil {
 		return err
 	}
+	selfToken, err := c.ServiceToken()
+	if err != nil {
+		return err
+	}
 	callCtx, err := c.ServiceCallContext()
 	if err != nil {
 		return err
@@ -93,21 +101,27 @@ func run(ctx context.Context, c *config.Common, s Spec) error {
 	if err != nil {
 		return err
 	}
+	if s.AuditSealer {
+		sealer := audit.NewSealer(cli, c.KeyRoot, audit.Options{Name: s.Name + "-" + instance(), Logger: log.With("component", "audit-sealer")})
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = sealer.Run(sctx) }()
+		defer func() { cancel(); <-done }() // it resigns before the client closes
+	}
 	reg := obs.NewRegistry()
 	p, err := pdp.Start(ctx, pdp.StartOptions{Service: s.Name, Instance: instance(), Etcd: cli, Root: c.KeyRoot,
 		Default: s.Policies, Logger: log, Registry: reg})
 	if err != nil {
 		return err
 	}
-	// The registry, wherever its instances run; TLS when this service is configured with a
-	// CA (a cluster with mTLS).
+	// The registry, wherever its instances run; mTLS when this service is configured with
+	// a CA (a cluster with mTLS): the service's certificate is its client certificate, and
+	// the files are read again on every new connection (rotation without a restart).
 	creds := insecure.NewCredentials()
 	if tls != nil && tls.CAFile != "" {
-		tc, err := tls.ClientConfig()
-		if err != nil {
+		if creds, err = tls.ClientCredentials(); err != nil {
 			return err
 		}
-		creds = credentials.NewTLS(tc)
 	}
 	builder := &discovery.Builder{Client: cli, Root: c.KeyRoot, Log: log}
 	conn, err := discovery.Dial(builder, "registry", creds)
@@ -134,6 +148,7 @@ func run(ctx context.Context, c *config.Common, s Spec) error {
 	srv, err := server.New(server.Config{
 		Service: s.Name, GRPCServices: s.GRPCServices,
 		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls,
+		EdgePeers: c.EdgePeers(), ServiceToken: selfToken,
 		Logger: log, Verifier: verifier, Authorizer: pdp.Authorizer{PDP: p}, Etcd: cli, KeyRoot: c.KeyRoot, Registry: reg,
 	})
 	if err != nil {

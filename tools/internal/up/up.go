@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -150,11 +151,41 @@ func addr(base, offset int) string {
 	return fmt.Sprintf("127.0.0.1:%d", base+offset)
 }
 
+// loopbackOnly refuses a gateway address or etcd URL off loopback ("" is a free loopback
+// port).
+func loopbackOnly(gatewayAddr, etcdURL string) error {
+	hosts := map[string]string{}
+	if gatewayAddr != "" {
+		host, _, err := net.SplitHostPort(gatewayAddr)
+		if err != nil {
+			return fmt.Errorf("up: gateway address %q: %w", gatewayAddr, err)
+		}
+		hosts["gateway address "+gatewayAddr] = host
+	}
+	if etcdURL != "" {
+		u, err := url.Parse(etcdURL)
+		if err != nil {
+			return fmt.Errorf("up: etcd URL %q: %w", etcdURL, err)
+		}
+		hosts["etcd URL "+etcdURL] = u.Hostname()
+	}
+	for what, host := range hosts {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("up: the %s is not on loopback: development mode (plaintext, development tokens) listens on this machine only", what)
+		}
+	}
+	return nil
+}
+
 // Start brings the stack up and returns once every part serves (and the demo is loaded).
 // It runs until ctx ends; Wait returns after everything has stopped.
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.DataDir == "" {
 		return nil, errors.New("up: a data folder is required")
+	}
+	// Development mode: plaintext, development tokens. Nothing may listen beyond loopback.
+	if err := loopbackOnly(o.GatewayAddr, o.EtcdURL); err != nil {
+		return nil, err
 	}
 	log := o.Log
 	if log == nil {

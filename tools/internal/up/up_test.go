@@ -214,3 +214,20 @@ func demoWarnings(t *testing.T, s *up.Stack) {
 		t.Fatalf("status of an unknown receipt over REST: %d %s", code, body)
 	}
 }
+
+// TestUpListensOnLoopbackOnly: development mode (plaintext, development tokens) refuses
+// a gateway address or etcd URL off loopback before anything starts.
+func TestUpListensOnLoopbackOnly(t *testing.T) {
+	for _, o := range []up.Options{
+		{GatewayAddr: "0.0.0.0:8080"}, {GatewayAddr: ":8080"}, {GatewayAddr: "192.0.2.1:8080"},
+		{EtcdURL: "http://0.0.0.0:2379"}, {EtcdURL: "http://[::]:2379"}, {EtcdURL: "http://etcd.example:2379"},
+	} {
+		o.DataDir = t.TempDir()
+		if s, err := up.Start(context.Background(), o); err == nil || !strings.Contains(err.Error(), "loopback") {
+			if s != nil {
+				_ = s.Stop()
+			}
+			t.Errorf("Start(%+v) = %v", o, err)
+		}
+	}
+}

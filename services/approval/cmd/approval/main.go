@@ -18,6 +18,8 @@ import (
 func main() {
 	svcmain.Main(svcmain.Spec{
 		Name: "approval", GRPCPort: 7102, HTTPPort: 7202, GRPCServices: approval.GRPCServices, Policies: policies.FS,
+		// The audit log's sealer runs in every approval replica; the elected one seals.
+		AuditSealer: true,
 		Build: func(ctx context.Context, d svcmain.Deps) (interface{ Register(grpc.ServiceRegistrar) }, error) {
 			return approval.New(ctx, approval.Config{Etcd: d.Etcd, KeyRoot: d.KeyRoot, Logger: d.Log, PDP: d.PDP, Registry: d.Registry})
 		},

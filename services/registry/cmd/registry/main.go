@@ -64,7 +64,7 @@ func run(ctx context.Context, c *config.Common) error {
 	}
 	srv, err := server.New(server.Config{
 		Service: "registry", GRPCServices: registry.GRPCServices,
-		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls,
+		GRPCAddr: c.GRPCAddr, AdvertiseAddr: c.AdvertiseAddr, HTTPAddr: c.HTTPAddr, TLS: tls, EdgePeers: c.EdgePeers(),
 		Logger: log, Verifier: verifier, Authorizer: pdp.Authorizer{PDP: p}, Etcd: cli, KeyRoot: c.KeyRoot, Registry: reg,
 	})
 	if err != nil {
