@@ -13,8 +13,9 @@ import data.fenquan.lib
 # title: Permission not granted
 # description: >-
 #   No role of the caller grants the permission asked: for an org call (org not empty) the
-#   org roles that are not platform roles count; for a platform call (org "") only
-#   platform roles count.
+#   org roles that are not platform roles count, and the platform roles that act in every
+#   org (granting platform.cross_org: the services' identity); for a platform call (org
+#   "") only platform roles count.
 # custom:
 #   id: api.permission
 #   basis: 明确内部职权行使的岗位、权限、程序和时限(中央纪委监察部《关于加强廉政风险防控的指导意见》第4条)
@@ -33,14 +34,14 @@ deny contains v if {
 # ask (computed only when denying).
 granting := sort([name |
 	some name, role in data.api.roles
-	object.get(role, "platform", false) == platform_call
+	counts_here(role)
 	grants(role.permissions, input.permission)
 ])
 
 # held is the roles that count for this call.
 default held := []
 
-held := input.roles if input.org != ""
+held := array.concat(input.roles, [r | some r in input.platform_roles; acts_in_orgs(data.api.roles[r])]) if input.org != ""
 
 held := input.platform_roles if input.org == ""
 
@@ -58,8 +59,25 @@ platform_call := input.org == ""
 granted if {
 	some name in held
 	role := data.api.roles[name]
-	object.get(role, "platform", false) == platform_call
+	counts_here(role)
 	grants(role.permissions, input.permission)
+}
+
+# counts_here holds when a role counts for this call: an org role on an org call, a
+# platform role on a platform call — and on an org call also a platform role that acts in
+# every org (acts_in_orgs: the services' own identity, which the services let into an org
+# only on methods open to it, Access.cross_org).
+counts_here(role) if object.get(role, "platform", false) == platform_call
+
+counts_here(role) if {
+	not platform_call
+	acts_in_orgs(role)
+}
+
+# acts_in_orgs holds for a platform role granting platform.cross_org.
+acts_in_orgs(role) if {
+	role.platform == true
+	"platform.cross_org" in role.permissions
 }
 
 grants(perms, want) if want in perms

@@ -64,3 +64,16 @@ test_star_grants_everything if {
 test_only_on_api_access if {
 	count(ids(object.union(fx.api("wang-jing", "x", [], []), {"action": "approval.sign"}))) == 0
 }
+
+# The services' own identity (platform role "service", which grants platform.cross_org)
+# counts on an org call — the services let it into an org only on methods open to it —
+# for the permissions it carries, and for no other.
+test_service_role_counts_in_an_org if {
+	count(ids(fx.api("sub:fenquan-supervision", "risk.warnings.write", [], ["service"]))) == 0
+	"api.permission" in ids(fx.api("sub:fenquan-supervision", "registry.catalog.write", [], ["service"]))
+}
+
+# A platform role that does not act in orgs does not count on an org call.
+test_other_platform_roles_do_not_count_in_an_org if {
+	"api.permission" in ids(fx.api("ops", "risk.warnings.write", [], ["platform-admin"]))
+}

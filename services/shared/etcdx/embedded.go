@@ -30,6 +30,11 @@ const (
 type EmbedConfig struct {
 	// Dir holds the data; it survives restarts.
 	Dir string
+	// Name is the member's name; default "fenquan" (a single member).
+	Name string
+	// InitialCluster lists every member of a new cluster as name=peerURL,…; empty: a
+	// single-member cluster.
+	InitialCluster string
 	// ClientURL is where other processes (fenquanctl, separately started services) reach
 	// this etcd, e.g. "http://127.0.0.1:2379". Empty picks a free loopback port.
 	ClientURL string
@@ -66,7 +71,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 		return nil, fmt.Errorf("etcdx: data dir: %w", err)
 	}
 	ec := embed.NewConfig()
-	ec.Name = "fenquan"
+	ec.Name = orDefault(cfg.Name, "fenquan")
 	ec.Dir = filepath.Join(cfg.Dir, "member-data")
 	clientURL, err := url.Parse(orDefault(cfg.ClientURL, "http://127.0.0.1:0"))
 	if err != nil {
@@ -81,6 +86,12 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 	ec.ListenPeerUrls = []url.URL{*peerURL}
 	ec.AdvertisePeerUrls = []url.URL{*peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if cfg.InitialCluster != "" {
+		// One member of a cluster (its peers started the same way, each with its own
+		// name and URLs): the data folder already holding a member joins as it was.
+		ec.InitialCluster = cfg.InitialCluster
+		ec.InitialClusterToken = "fenquan-cluster"
+	}
 	ec.MaxTxnOps = MaxTxnOps
 	ec.MaxRequestBytes = MaxRequestBytes
 	ec.QuotaBackendBytes = QuotaBytes

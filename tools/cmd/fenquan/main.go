@@ -18,7 +18,7 @@ import (
 
 func main() {
 	root := &cobra.Command{Use: "fenquan", Short: "Fenquan (分权): integrity-risk prevention and control", SilenceUsage: true}
-	root.AddCommand(upCommand())
+	root.AddCommand(upCommand(), etcdCommand())
 	if err := root.Execute(); err != nil {
 		os.Exit(1)
 	}

@@ -61,6 +61,6 @@ func devCommand(o *options) *cobra.Command {
 	f.StringSliceVar(&roles, "role", []string{"staff"}, "roles in the org (repeatable): staff, catalog-admin, policy-officer, supervisor, discipline-officer, auditor")
 	f.StringSliceVar(&pRoles, "platform-role", nil, "platform roles, e.g. platform-admin")
 	f.DurationVar(&ttl, "ttl", 12*time.Hour, "lifetime")
-	dev.AddCommand(token)
+	dev.AddCommand(token, clusterCommand())
 	return dev
 }
