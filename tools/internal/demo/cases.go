@@ -237,8 +237,9 @@ var Cases = []Case{
 		ID: "demo-zjbf-06", Flow: "zjbf/internal", Title: "康宁养老服务有限公司2026年度护理型床位运营补贴",
 		Applicant: "feng-yu", A: "feng-yu", B: "cao-yang",
 		Payload: shbz(450000, "ZB-2026-SB-0019", kangning, "护理型床位90张的年度运营补贴。"),
+		// Nothing is signed: supervision holds the case as soon as it sees it (related_payee:
+		// its B角 declared the payee), so a signature after creation would race the hold.
 		Script: script(
-			sign("feng-yu", "zcjh"),
 			hold("cheng-gang", "收款单位法定代表人系社会保障处曹阳同志胞兄（已申报回避），本案却将其列为B角。暂停办理，核实回避落实情况。"),
 			comment("han-bing", "zgzr", "已知悉，待纪检监察室核实后再行审核。"),
 		),

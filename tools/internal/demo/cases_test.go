@@ -111,7 +111,7 @@ func TestDemoCases(t *testing.T) {
 		"demo-zjbf-03": {completed, nil},
 		"demo-zjbf-04": {open, []string{"bfbl"}},
 		"demo-zjbf-05": {approvalv1.Case_STATE_REJECTED, nil},
-		"demo-zjbf-06": {open, []string{"zgzr"}},
+		"demo-zjbf-06": {open, []string{"zcjh"}},
 		"demo-zjbf-07": {completed, nil},
 		"demo-ystz-01": {open, []string{"fgcz"}},
 		"demo-ystz-02": {completed, nil},

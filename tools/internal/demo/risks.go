@@ -578,16 +578,23 @@ func play2025(p *riskPlayer, setDay func(time.Time)) error {
 	// measure after the comments.
 	setDay(day("2025-11-06"))
 	if err := p.do("chen-zhigang", "amend r-sbc-01", func(ctx context.Context, rid string) error {
-		cur, err := p.cl.GetRisk(ctx, &riskv1.GetRiskRequest{Name: riskName("r-sbc-01")})
-		if err != nil {
-			return err
+		// Read, change, write with the etag read — and read again when the risk point
+		// changed in between (supervision records its warnings on the register as the demo
+		// cases are played): optimistic concurrency as any client does it.
+		for attempt := 0; ; attempt++ {
+			cur, err := p.cl.GetRisk(ctx, &riskv1.GetRiskRequest{Name: riskName("r-sbc-01")})
+			if err != nil {
+				return err
+			}
+			r := proto.Clone(cur).(*riskv1.RiskPoint)
+			r.Likelihood = 4
+			r.Measures = append(r.Measures, post("对未经集体研究分配的资金，暂停拨付并重新履行决策程序，追究处室负责人责任。", "chen-zhigang", "发现即办"))
+			r.ChangeNote = "领导提：结合群众意见，上调可能性并增加后期处置措施。"
+			_, err = p.cl.UpdateRisk(ctx, &riskv1.UpdateRiskRequest{Risk: r, UpdateMask: []string{"likelihood", "measures"}, RequestId: rid})
+			if status.Code(err) != codes.FailedPrecondition || attempt == 5 {
+				return err
+			}
 		}
-		r := proto.Clone(cur).(*riskv1.RiskPoint)
-		r.Likelihood = 4
-		r.Measures = append(r.Measures, post("对未经集体研究分配的资金，暂停拨付并重新履行决策程序，追究处室负责人责任。", "chen-zhigang", "发现即办"))
-		r.ChangeNote = "领导提：结合群众意见，上调可能性并增加后期处置措施。"
-		_, err = p.cl.UpdateRisk(ctx, &riskv1.UpdateRiskRequest{Risk: r, UpdateMask: []string{"likelihood", "measures"}, RequestId: rid})
-		return err
 	}); err != nil {
 		return err
 	}
