@@ -129,11 +129,20 @@ delegate(person, principal) := {"person": person, "on_behalf_of": principal}
 
 sig(step, person, rank) := {"step": step, "person": person, "on_behalf_of": "", "payload_version": 3, "rank_level": rank}
 
+# voided_sig(step, person, rank, version): a signature made on payload version version and
+# voided since, by a return (退回) or a payload change; the approval service sends it in
+# case.signatures with "voided": true. The separation rules (sod) count it, the chain's
+# progress (signoff) does not.
+voided_sig(step, person, rank, version) := object.union(sig(step, person, rank), {"payload_version": version, "voided": true})
+
 # The flow of the case (专项资金拨付, zjbf): 经办 zcjh → 审核 zgsh (主管责任人) → 审批 fgcz
 # (分管处长) → 审批 cz (处长) → 支付审核 zfsh → 拨付办理 bfbl (pays, completes).
 separations := {
 	"jsh": {"id": "jsh", "kind": "INCOMPATIBLE_DUTIES", "name": "经办与审核分离", "steps": ["zcjh", "zgsh"]},
 	"zfbf": {"id": "zfbf", "kind": "INCOMPATIBLE_DUTIES", "name": "支付审核与拨付办理分离", "steps": ["zfsh", "bfbl"]},
+	# jbshsp, the demo's 经办/审核/审批 separation over the whole chain, is on no fixture step:
+	# the tests that need it put it on the step they act on.
+	"jbshsp": {"id": "jbshsp", "kind": "INCOMPATIBLE_DUTIES", "name": "经办、审核与审批分离", "steps": ["zcjh", "zgsh", "fgcz", "cz"]},
 }
 
 steps := {

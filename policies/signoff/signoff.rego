@@ -3,9 +3,11 @@
 # description: >-
 #   The longitudinal chain 经办人→主管责任人→分管处长→处长: who may act at a step, no level
 #   skipped, the amount band's rank reached before completion, 集体决策 for 大额, and the
-#   emergency channel's justification and 联合会审. Thresholds: data.signoff.bands and
-#   data.signoff.large_amount. Scope: data.signoff.actions, per rule
-#   data.signoff.rule_actions.
+#   emergency channel's justification and 联合会审. The chain's progress counts only the
+#   valid signatures (valid_signatures: input.case.signatures not voided by a return or a
+#   payload change); the voided ones, which the input carries too, are for the separation
+#   rules (package sod). Thresholds: data.signoff.bands and data.signoff.large_amount.
+#   Scope: data.signoff.actions, per rule data.signoff.rule_actions.
 package fenquan.signoff
 
 import data.fenquan.lib
@@ -84,7 +86,8 @@ seat_en := sprintf("post %s", [input.step.post]) if {
 # title: No level of the chain skipped
 # description: >-
 #   A rank level on the case's path (case.path_rank_levels) below the step's rank level has
-#   no valid signature.
+#   no valid signature. Voided signatures are ignored: a level whose signature a return or
+#   a payload change voided is signed again before a higher level signs.
 # custom:
 #   id: signoff.level_skipped
 #   basis: 对业务处室资金分配及支出审核、财政审批事项,按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关(武汉市财政局廉政风险防范体系建设)
@@ -102,8 +105,17 @@ deny contains v if {
 	)
 }
 
+# valid_signatures are the signatures that still count for the chain's progress: those
+# of input.case.signatures not voided (voided absent or false). A signature voided by a
+# return or a payload change completes nothing, reaches no level: the step is signed
+# again. (Anything but false in voided is taken as voided: the chain then asks for more.)
+valid_signatures := [sig |
+	some sig in input.case.signatures
+	object.get(sig, "voided", false) == false
+]
+
 # signed_levels is the set of rank levels with a valid signature.
-signed_levels contains sig.rank_level if some sig in input.case.signatures
+signed_levels contains sig.rank_level if some sig in valid_signatures
 
 # band is the amount band (data.signoff.bands, [from, below)) holding the case amount;
 # cases of 0 元 select none. A band without below is open-ended.
@@ -117,13 +129,13 @@ band := b if {
 
 # signed_at_or_above holds when a valid signature has rank level at least level.
 signed_at_or_above(level) if {
-	some sig in input.case.signatures
+	some sig in valid_signatures
 	sig.rank_level >= level
 }
 
 # highest_signed is the highest rank level with a valid signature, 0 without any.
-highest_signed := max([l | some sig in input.case.signatures; l := sig.rank_level]) if {
-	count(input.case.signatures) > 0
+highest_signed := max([l | some sig in valid_signatures; l := sig.rank_level]) if {
+	count(valid_signatures) > 0
 } else := 0
 
 # reached is the highest rank level of the chain once this signature is added.
@@ -135,7 +147,9 @@ else := highest_signed
 # title: The amount band's rank signs before completion
 # description: >-
 #   Completing the case (step.last) when its amount band (data.signoff.bands) requires a
-#   higher rank level than any valid signature, this one included, has.
+#   higher rank level than any valid signature, this one included, has. Voided signatures
+#   are ignored: a 处长 signature voided by a return or a payload change does not carry the
+#   case through the band.
 # custom:
 #   id: signoff.amount_band
 #   basis: 对业务处室资金分配及支出审核、财政审批事项,按照经办人、主管责任人、分管处长、处长的程序,实行纵向层级把关(武汉市财政局廉政风险防范体系建设)

@@ -348,3 +348,54 @@ test_not_holder_denies_delegating_a_step_one_does_not_hold if {
 	"signoff.not_holder" in ids(delegation_of("zhou-min"))
 	mentions(delegation_of("zhou-min"), "signoff.not_holder", ["zhou-min", "gkc-bfbl"])
 }
+
+# --- voided signatures (by a return or a payload change) do not count for the chain
+
+test_valid_signatures_ignore_voided if {
+	signed := [
+		fx.voided_sig("zcjh", "feng-yu", 1, 2),
+		object.union(fx.sig("zcjh", "feng-yu", 1), {"voided": false}),
+		fx.voided_sig("zgsh", "sun-li", 2, 3),
+		object.union(fx.sig("fgcz", "zhou-min", 3), {"voided": "yes"}),
+		fx.sig("cz", "wu-gang", 4),
+	]
+	got := signoff.valid_signatures with input as object.union(fx.sign, {"case": {"signatures": signed}})
+	got == [signed[1], signed[4]]
+}
+
+test_level_skipped_voided_signature_does_not_complete_a_level if {
+	# The case was returned to zgsh: sun-li's signature was voided, nobody signed zgsh again;
+	# the 分管处长 may not sign over the empty level.
+	returned := [fx.sig("zcjh", "feng-yu", 1), fx.voided_sig("zgsh", "sun-li", 2, 3)]
+	inp := fx.sign_chain("zhou-min", "fgcz", returned)
+	ids(inp) == {"signoff.level_skipped"}
+	mentions(inp, "signoff.level_skipped", ["c-0001", "主管责任人", "fgcz"])
+
+	# Signed again (by anyone holding the level), the level is done.
+	again := array.concat(returned, [fx.sig("zgsh", "cao-yang", 2)])
+	count(ids(fx.sign_chain("zhou-min", "fgcz", again))) == 0
+}
+
+test_level_skipped_payload_change_voids_every_level if {
+	# After a payload change (version 3 → 4) every signature is voided: the 处长 signing
+	# on version 4 skips every level below.
+	voided := [fx.voided_sig(s.step, s.person, s.rank_level, 3) | some s in signed(3)]
+	inp := object.union(fx.sign_chain("wu-gang", "cz", voided), {"case": {"payload_version": 4}})
+	count([v | some v in deny_set(inp); v.rule == "signoff.level_skipped"]) == 3
+}
+
+test_amount_band_ignores_voided_signature if {
+	# The 处长's signature was voided (a return to cz, or a payload change); the chain now
+	# reaches only the 分管处长, and the 1,200,000 元 case may not complete.
+	signed := [
+		fx.sig("zcjh", "feng-yu", 1), fx.sig("zgsh", "sun-li", 2), fx.sig("fgcz", "zhou-min", 3),
+		fx.voided_sig("cz", "wu-gang", 4, 3), fx.sig("zfsh", "he-wen", 1),
+	]
+	inp := object.union(fx.sign_last, {"case": {"signatures": signed}})
+	ids(inp) == {"signoff.amount_band"}
+	mentions(inp, "signoff.amount_band", ["处长", "分管处长", "bfbl"])
+
+	# Not voided (false), it counts.
+	valid := array.concat(array.slice(signed, 0, 3), [object.union(fx.sig("cz", "wu-gang", 4), {"voided": false}), signed[4]])
+	count(ids(object.union(fx.sign_last, {"case": {"signatures": valid}}))) == 0
+}

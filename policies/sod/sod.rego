@@ -7,8 +7,11 @@
 #   aside (回避), a delegation does not carry a delegate into a separated role, and who set
 #   a budget indicator does not approve payments against it; nobody added as a signer
 #   (加签) crosses a separation, signs their own case or step twice, or has a conflict, and
-#   nobody who takes part in a case holds (拦截) it. Scope: data.sod.actions, and per rule
-#   data.sod.rule_actions.
+#   nobody who takes part in a case holds (拦截) it. Who signed a step counts with every
+#   signature of input.case.signatures, voided ones included: a return (退回) or a payload
+#   change voids signatures for the chain's progress (package signoff), but whoever once
+#   signed a step of the case stays its signer for separation purposes. Scope:
+#   data.sod.actions, and per rule data.sod.rule_actions.
 package fenquan.sod
 
 import data.fenquan.lib
@@ -41,6 +44,9 @@ deny contains v if {
 # description: >-
 #   The actor, or the principal they act for, already signed another step of a separation
 #   this step belongs to (不相容岗位分离: 经办/审核/审批, 支付审核与拨付办理, 调查/决定/执行 …).
+#   Every signature of the case counts, voided ones included (voided: true, by a return or
+#   a payload change): a reviewer whose signature a return voided, and whom someone else
+#   replaced, does not become the approver.
 # custom:
 #   id: sod.separated_steps
 #   basis: 将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)
@@ -58,8 +64,8 @@ deny contains v if {
 	other in sep.steps
 	v := lib.violation(
 		"sod.separated_steps",
-		sprintf("%s 已在案件 %s 的步骤 %s 签署,不得再%s与之分离的步骤 %s(%s)", [who, input.case.id, other, lib.verb_zh, input.step.id, sep_name(sep)]),
-		sprintf("%s already signed step %s of case %s and may not %s step %s, which is separated from it (%s)", [who, other, input.case.id, lib.verb_en, input.step.id, sep_name(sep)]),
+		sprintf("%s 已在案件 %s 的步骤 %s 签署%s,不得再%s与之分离的步骤 %s(%s)", [who, input.case.id, other, voided_note_zh(who, other), lib.verb_zh, input.step.id, sep_name(sep)]),
+		sprintf("%s already signed step %s of case %s%s and may not %s step %s, which is separated from it (%s)", [who, other, input.case.id, voided_note_en(who, other), lib.verb_en, input.step.id, sep_name(sep)]),
 		"将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)",
 	)
 }
@@ -160,7 +166,9 @@ deny contains v if {
 # title: A delegation does not cross a separation
 # description: >-
 #   Delegating the step would bring the delegate into a separated role: the delegate
-#   already signed a step of a separation the delegated step belongs to.
+#   already signed a step of a separation the delegated step belongs to. Every signature of
+#   the case counts, voided ones included (by a return or a payload change): who once
+#   signed a step stays its signer for separation purposes.
 # custom:
 #   id: sod.delegation_separation
 #   basis: 将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)
@@ -177,8 +185,8 @@ deny contains v if {
 	delegate in [sig.person, object.get(sig, "on_behalf_of", "")]
 	v := lib.violation(
 		"sod.delegation_separation",
-		sprintf("%s 已在案件 %s 的步骤 %s 签署,不得受 %s 委托办理与之分离的步骤 %s(%s)", [delegate, input.case.id, other, input.actor.person, input.step.id, sep_name(sep)]),
-		sprintf("%s already signed step %s of case %s and may not take step %s, separated from it (%s), as the delegate of %s", [delegate, other, input.case.id, input.step.id, sep.name, input.actor.person]),
+		sprintf("%s 已在案件 %s 的步骤 %s 签署%s,不得受 %s 委托办理与之分离的步骤 %s(%s)", [delegate, input.case.id, other, voided_note_zh(delegate, other), input.actor.person, input.step.id, sep_name(sep)]),
+		sprintf("%s already signed step %s of case %s%s and may not take step %s, separated from it (%s), as the delegate of %s", [delegate, other, input.case.id, voided_note_en(delegate, other), input.step.id, sep_name(sep), input.actor.person]),
 		"将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)",
 	)
 }
@@ -230,7 +238,8 @@ deny contains v if {
 # description: >-
 #   The person added as a signer of the step (加签, input.signer.person) already signed, in
 #   person or as the principal of a delegate, another step of a separation this step
-#   belongs to.
+#   belongs to. Every signature of the case counts, voided ones included (by a return or a
+#   payload change).
 # custom:
 #   id: sod.added_signer
 #   basis: 将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)
@@ -247,8 +256,8 @@ deny contains v if {
 	signer in [sig.person, object.get(sig, "on_behalf_of", "")]
 	v := lib.violation(
 		"sod.added_signer",
-		sprintf("%s 已在案件 %s 的步骤 %s 签署,%s 不得将其加签为与之分离的步骤 %s 的签署人(%s)", [signer, input.case.id, other, input.actor.person, input.step.id, sep_name(sep)]),
-		sprintf("%s already signed step %s of case %s; %s may not add them as a signer of step %s, which is separated from it (%s)", [signer, other, input.case.id, input.actor.person, input.step.id, sep_name(sep)]),
+		sprintf("%s 已在案件 %s 的步骤 %s 签署%s,%s 不得将其加签为与之分离的步骤 %s 的签署人(%s)", [signer, input.case.id, other, voided_note_zh(signer, other), input.actor.person, input.step.id, sep_name(sep)]),
+		sprintf("%s already signed step %s of case %s%s; %s may not add them as a signer of step %s, which is separated from it (%s)", [signer, other, input.case.id, voided_note_en(signer, other), input.actor.person, input.step.id, sep_name(sep)]),
 		"将资金按预算指标、支出计划、支付审核、拨付办理、会计核算等环节拆分,由同职级不同岗位分别行使,形成岗位与岗位之间的相互制约(武汉市财政局廉政风险防范体系建设)",
 	)
 }
@@ -343,7 +352,9 @@ case_roles := {
 # title: Who signed a case does not hold it
 # description: >-
 #   监督与执行分离: a person acting on a hold (拦截) or its release signed a step of the
-#   case, in person or as the principal of a delegate.
+#   case, in person or as the principal of a delegate. Every signature of the case counts,
+#   voided ones included (by a return or a payload change): who took part in the case once
+#   does not supervise it.
 # custom:
 #   id: sod.supervisor_involved
 #   basis: 建立健全决策权、执行权、监督权既相互制约又相互协调的权力结构和运行机制(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)
@@ -357,8 +368,8 @@ deny contains v if {
 	}
 	v := lib.violation(
 		"sod.supervisor_involved",
-		sprintf("监督与执行分离:%s 已在案件 %s 的步骤 %s 签署,不得%s本案", [who, input.case.id, sig.step, lib.verb_zh]),
-		sprintf("supervision is separate from execution: %s signed step %s of case %s and may not %s it", [who, sig.step, input.case.id, lib.verb_en]),
+		sprintf("监督与执行分离:%s 已在案件 %s 的步骤 %s 签署%s,不得%s本案", [who, input.case.id, sig.step, voided_note_zh(who, sig.step), lib.verb_zh]),
+		sprintf("supervision is separate from execution: %s signed step %s of case %s%s and may not %s it", [who, sig.step, input.case.id, voided_note_en(who, sig.step), lib.verb_en]),
 		"建立健全决策权、执行权、监督权既相互制约又相互协调的权力结构和运行机制(中央纪委监察部《关于加强廉政风险防控的指导意见》第8条)",
 	)
 }
@@ -376,5 +387,27 @@ step_duty_en := sprintf("%s, a payment step", [input.step.duty]) if input.step.p
 else := input.step.duty
 
 sep_name(sep) := object.get(sep, "name", object.get(sep, "id", ""))
+
+# voided_note_zh(who, step) and voided_note_en(who, step) are what a message adds when
+# every signature who made at step (in person, or as the principal of a delegate) was
+# voided, by a return (退回) or a payload change: the signature no longer counts for the
+# chain, but who made it is still the step's signer here. Empty when one of them is valid.
+# Asked only when a rule denies.
+voided_note_zh(who, step) := "" if {
+	has_valid_signature(who, step)
+} else := "(该签署已因退回或修改而作废,但仍计入分权制衡)"
+
+voided_note_en(who, step) := "" if {
+	has_valid_signature(who, step)
+} else := " (that signature was voided by a return or a payload change, but still counts for the separation)"
+
+# has_valid_signature(who, step) holds when who signed step, in person or as the principal
+# of a delegate, and the signature was not voided (voided absent or false).
+has_valid_signature(who, step) if {
+	some sig in input.case.signatures
+	sig.step == step
+	who in [sig.person, object.get(sig, "on_behalf_of", "")]
+	object.get(sig, "voided", false) == false
+}
 
 relation_text(d) := object.get(data.sod.relations, object.get(d, "relation", ""), object.get(d, "relation", ""))

@@ -430,3 +430,133 @@ test_scope_comes_from_data if {
 	count(d) == 0
 	"sod.ab_distinct" in {v.rule | some v in sod.deny} with input as inp with data.facts as fx.facts
 }
+
+# --- signatures voided by a return (退回) or a payload change still count for separation
+
+# The chain under the separation 经办/审核/审批 (jbshsp): a person who signed the 审核 step
+# zgsh acts at the 审批 step fgcz. reviewed(by, later) gives the signatures after a return
+# to zgsh: by signed zgsh (voided by the return, on the same payload version 3) and later
+# signed it again.
+reviewed(by, later) := [
+	fx.sig("zcjh", "feng-yu", 1),
+	fx.voided_sig("zgsh", by, 2, 3),
+	fx.sig("zgsh", later, 2),
+]
+
+# edited(by): the applicant changed the payload (version 3 → 4) after by signed zgsh:
+# every signature was voided, and the chain signed again on version 4.
+edited(by) := [
+	fx.voided_sig("zcjh", "feng-yu", 1, 3),
+	fx.voided_sig("zgsh", by, 2, 3),
+	object.union(fx.sig("zcjh", "feng-yu", 1), {"payload_version": 4, "voided": false}),
+	object.union(fx.sig("zgsh", "sun-li", 2), {"payload_version": 4, "voided": false}),
+]
+
+# approve(person, signatures): person signs the 审批 step fgcz, in the separation jbshsp.
+approve(person, signatures) := object.union(
+	fx.sign_chain(person, "fgcz", signatures),
+	{"step": {"separations": [fx.separations.jbshsp]}},
+)
+
+test_separated_steps_counts_signature_voided_by_return if {
+	# zhou-min reviewed the case (zgsh); it was returned to zgsh, sun-li reviewed it again
+	# on the same payload version, and zhou-min now approves it (fgcz).
+	inp := approve("zhou-min", reviewed("zhou-min", "sun-li"))
+	ids(inp) == {"sod.separated_steps"}
+	mentions(inp, "sod.separated_steps", ["zhou-min", "zgsh", "fgcz", "经办、审核与审批分离", "作废"])
+	mentions(inp, "sod.separated_steps", ["zhou-min already signed step zgsh of case c-0001 (that signature was voided"])
+
+	# The claim is refused as well.
+	"sod.separated_steps" in ids(object.union(inp, {"action": "approval.claim"}))
+}
+
+test_separated_steps_allows_other_persons_voided_signature if {
+	# cao-yang's review was voided and sun-li reviewed again: zhou-min never signed zgsh.
+	inp := approve("zhou-min", reviewed("cao-yang", "sun-li"))
+	count(ids(inp)) == 0
+}
+
+test_separated_steps_counts_signature_voided_by_payload_change if {
+	inp := approve("zhou-min", edited("zhou-min"))
+	ids(inp) == {"sod.separated_steps"}
+	mentions(inp, "sod.separated_steps", ["zhou-min", "zgsh", "fgcz", "作废"])
+	count(ids(approve("zhou-min", edited("cao-yang")))) == 0
+}
+
+test_separated_steps_counts_voided_signature_as_principal if {
+	# lin-tao signed zgsh for zhou-min; it was voided: zhou-min is still its signer.
+	signed := [
+		fx.sig("zcjh", "feng-yu", 1),
+		object.union(fx.voided_sig("zgsh", "lin-tao", 2, 3), {"on_behalf_of": "zhou-min"}),
+		fx.sig("zgsh", "sun-li", 2),
+	]
+	"sod.separated_steps" in ids(approve("zhou-min", signed))
+
+	# And the delegate who made it may not approve either.
+	"sod.separated_steps" in ids(approve("lin-tao", signed))
+}
+
+test_separated_steps_allows_same_step_after_voiding if {
+	# Returned to zgsh, the reviewer signs zgsh again: the same step, not a second one.
+	inp := object.union(
+		fx.sign_chain("sun-li", "zgsh", [fx.sig("zcjh", "feng-yu", 1), fx.voided_sig("zgsh", "sun-li", 2, 3)]),
+		{"step": {"separations": [fx.separations.jbshsp]}},
+	)
+	count(ids(inp)) == 0
+}
+
+test_separated_steps_note_only_when_every_signature_voided if {
+	# zhou-min's zgsh signature was voided and made again (valid): the message is the plain one.
+	inp := approve("zhou-min", reviewed("zhou-min", "zhou-min"))
+	ms := messages(inp, "sod.separated_steps")
+	count(ms) == 2 # one violation: its zh and en
+	every m in ms {
+		not contains(m, "作废")
+		not contains(m, "voided")
+	}
+}
+
+# delegated_after_return(delegate_to, voided_by): zhou-min, the 分管处长, delegates fgcz
+# after the return; voided_by's zgsh signature was voided and sun-li signed zgsh again.
+delegated_after_return(delegate_to, voided_by) := object.union(
+	fx.approval("approval.delegate", "zhou-min", "fgcz"),
+	{
+		"case": {"signatures": reviewed(voided_by, "sun-li")},
+		"step": {"separations": [fx.separations.jbshsp]},
+		"delegation": {"delegate": delegate_to, "from": "2026-11-21", "until": "2026-11-28"},
+	},
+)
+
+test_delegation_separation_counts_voided_signature if {
+	inp := delegated_after_return("lin-tao", "lin-tao")
+	ids(inp) == {"sod.delegation_separation"}
+	mentions(inp, "sod.delegation_separation", ["lin-tao", "zgsh", "fgcz", "zhou-min", "作废"])
+	mentions(inp, "sod.delegation_separation", ["经办、审核与审批分离"])
+}
+
+test_delegation_separation_allows_other_persons_voided_signature if {
+	count(ids(delegated_after_return("lin-tao", "cao-yang"))) == 0
+}
+
+test_delegation_separation_names_unnamed_separation if {
+	# A separation without a name is named by its id (the English message too).
+	inp := object.union(delegated_after_return("lin-tao", "lin-tao"), {"step": {"separations": [{"id": "jbshsp", "kind": "INCOMPATIBLE_DUTIES", "steps": ["zcjh", "zgsh", "fgcz", "cz"]}]}})
+	mentions(inp, "sod.delegation_separation", ["as the delegate of zhou-min", "(jbshsp)"])
+}
+
+test_added_signer_counts_voided_signature if {
+	# zhou-min, at fgcz, adds lin-tao, whose zgsh signature a return voided.
+	base := object.union(fx.add_signer_at("zhou-min", "fgcz", "lin-tao"), {"step": {"separations": [fx.separations.jbshsp]}})
+	inp := object.union(base, {"case": {"signatures": reviewed("lin-tao", "sun-li")}})
+	ids(inp) == {"sod.added_signer"}
+	mentions(inp, "sod.added_signer", ["lin-tao", "zgsh", "fgcz", "作废"])
+	count(ids(object.union(base, {"case": {"signatures": reviewed("cao-yang", "sun-li")}}))) == 0
+}
+
+test_supervisor_involved_counts_voided_signature if {
+	# wang-jing signed zgsh (voided by a return); she may not hold the case.
+	inp := object.union(fx.hold, {"case": {"signatures": reviewed("wang-jing", "sun-li")}})
+	ids(inp) == {"sod.supervisor_involved"}
+	mentions(inp, "sod.supervisor_involved", ["wang-jing", "zgsh", "作废"])
+	count(ids(object.union(fx.hold, {"case": {"signatures": reviewed("cao-yang", "sun-li")}}))) == 0
+}

@@ -27,16 +27,6 @@ func (s *Service) baseInput(org, today, actor, onBehalfOf string) policyInput {
 // caseInput is input.case.
 func (s *Service) caseInput(org string, r *run, c *approvalv1.Case, step string) map[string]any {
 	p := c.GetPayload()
-	sigs := make([]any, 0, len(c.Signatures))
-	for _, sg := range c.Signatures {
-		if sg.Voided {
-			continue
-		}
-		sigs = append(sigs, map[string]any{
-			"step": sg.Step, "person": idOf(sg.Person), "on_behalf_of": idOrEmpty(sg.OnBehalfOf),
-			"payload_version": int(sg.PayloadVersion), "rank_level": int(sg.RankLevel),
-		})
-	}
 	collective := map[string]any{"passed": false, "payload_version": 0}
 	for _, m := range c.Meetings {
 		if m.Closed && m.Passed && !m.Voided {
@@ -61,10 +51,28 @@ func (s *Service) caseInput(org string, r *run, c *approvalv1.Case, step string)
 			"joint_review_passed": r.jointReviewDone(c),
 		},
 		"indicator_set_by": s.indicatorSetBy(org, c.Name, p.GetIndicator()),
-		"signatures":       sigs,
+		"signatures":       signaturesInput(c),
 		"path_rank_levels": lv,
 		"collective":       collective,
 	}
+}
+
+// signaturesInput is input.case.signatures: every signature of the case, in order, the
+// voided ones (by a return or a payload change) too, flagged "voided" with the payload
+// version they were made on. The separation rules (sod) count every signature — who once
+// signed a step stays its signer for separation purposes, or a return or a one-character
+// payload change would launder a reviewer into the approver — while the chain's progress
+// (signoff) counts only the signatures not voided.
+func signaturesInput(c *approvalv1.Case) []any {
+	sigs := make([]any, 0, len(c.Signatures))
+	for _, sg := range c.Signatures {
+		sigs = append(sigs, map[string]any{
+			"step": sg.Step, "person": idOf(sg.Person), "on_behalf_of": idOrEmpty(sg.OnBehalfOf),
+			"payload_version": int(sg.PayloadVersion), "rank_level": int(sg.RankLevel),
+			"voided": sg.Voided,
+		})
+	}
+	return sigs
 }
 
 func payeeInput(p *approvalv1.Payee) map[string]any {

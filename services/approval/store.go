@@ -180,8 +180,10 @@ func summarize(c *approvalv1.Case, name string, modRev int64) *summary {
 		}
 	}
 	if s.indicator != "" {
+		// Voided signatures count: whoever signed the indicator step, even a signature later
+		// voided by a return or an edit, set it (sod.indicator_setter).
 		for _, sig := range c.Signatures {
-			if !sig.Voided && sig.Duty == IndicatorDuty {
+			if sig.Duty == IndicatorDuty {
 				s.signers = append(s.signers, in(idOf(sig.Person)))
 				if sig.OnBehalfOf != "" {
 					s.signers = append(s.signers, in(idOf(sig.OnBehalfOf)))
