@@ -87,11 +87,21 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 	}
 	digest := requests.Digest(req)
 	caseKey, reqKey := s.keys.caseKey(org, id), s.requests.Key(org, callerIn(ctx, org).subject(), req.GetRequestId())
+	// Serializable reads first: no wait for a read index behind the writes in flight. A
+	// stale read costs a retry — the write compares the case's revision and requires the
+	// request record to be absent — never a wrong result. But a stale read can also refuse
+	// (the case not found yet, its step not yet active, the etag not yet current) what the
+	// caller's own last write, acknowledged by another replica on another etcd member,
+	// made possible: so a refusal is only given after a linearizable read says the same.
+	serial := true
+	read := func() []clientv3.OpOption {
+		if serial {
+			return []clientv3.OpOption{clientv3.WithSerializable()}
+		}
+		return nil
+	}
 	for attempt := 1; ; attempt++ {
-		// Serializable reads: no wait for a read index behind the writes in flight. A
-		// stale read costs a retry — the write compares the case's revision and requires
-		// the request record to be absent — never a wrong result.
-		resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(caseKey, clientv3.WithSerializable()), clientv3.OpGet(reqKey, clientv3.WithSerializable())).Commit()
+		resp, err := s.cli.Txn(ctx).Then(clientv3.OpGet(caseKey, read()...), clientv3.OpGet(reqKey, read()...)).Commit()
 		if err != nil {
 			return nil, storeErr(err)
 		}
@@ -100,6 +110,10 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		}
 		kvs := resp.Responses[0].GetResponseRange().Kvs
 		if len(kvs) == 0 {
+			if serial {
+				serial = false
+				continue
+			}
 			return nil, notFound(req.GetName())
 		}
 		cur := &approvalv1.Case{}
@@ -109,10 +123,18 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 		cur.Name = req.GetName()
 		rev := kvs[0].ModRevision
 		if err := store.CheckEtag(req.GetEtag(), rev, req.GetName()); err != nil {
+			if serial {
+				serial = false
+				continue
+			}
 			return nil, apierr.FromError(err)
 		}
 		ch, dctx, err := s.plan(ctx, org, cur, req)
 		if err != nil {
+			if serial && ctx.Err() == nil {
+				serial = false
+				continue
+			}
 			return nil, err
 		}
 		t := store.NewTxn().ExpectRevision(caseKey, rev, req.GetName())
@@ -129,10 +151,12 @@ func (s *Service) Act(ctx context.Context, req *approvalv1.ActRequest) (*approva
 			out.Name, out.Etag = req.GetName(), store.FormatEtag(newRev)
 			return out, nil
 		case errors.Is(err, store.ErrAlreadyExists) && attempt < s.cfg.MaxAttempts:
+			serial = false
 			continue // the same request was done concurrently: answer with its result
 		}
 		_, retry := store.Retryable(err)
 		if retry && attempt < s.cfg.MaxAttempts {
+			serial = false // the member read may be the one behind
 			continue
 		}
 		if retry || errors.Is(err, store.ErrAlreadyExists) {
