@@ -392,11 +392,18 @@ func (p *riskPlayer) as(person string) (context.Context, error) {
 func (p *riskPlayer) do(person, what string, call func(ctx context.Context, requestID string) error) error {
 	p.step++
 	ctx, err := p.as(person)
-	if err == nil {
+	for attempt := 0; err == nil; attempt++ {
 		err = call(ctx, fmt.Sprintf("%s-%d", p.prefix, p.step))
-		if err != nil {
-			err = errors.New(describe(err))
+		// CONTENDED: the register kept changing while the step was decided (supervision
+		// records its warnings on the risk points as the demo cases are played). Nothing
+		// was written: do it again, as a client would.
+		if status.Code(err) != codes.Aborted || attempt == 20 {
+			break
 		}
+		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+	}
+	if err != nil {
+		err = errors.New(describe(err))
 	}
 	if err != nil {
 		return fmt.Errorf("demo risks %s: %s by %s: %w", p.prefix, what, person, err)
