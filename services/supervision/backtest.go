@@ -95,7 +95,7 @@ func (s *Service) Backtest(ctx context.Context, req *supervisionv1.BacktestReque
 		raw, rev, err := findings(ctx, in)
 		for try := 0; err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && try < 3; try++ {
 			// One evaluation ran past the decision point's bound (a loaded machine, a long
-			// GC): a backtest of hours does not fail for it; the live consumer retries too.
+			// GC): as the consumer (findings), try it again.
 			raw, rev, err = findings(ctx, in)
 		}
 		if err != nil {

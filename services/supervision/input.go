@@ -2,6 +2,7 @@ package supervision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -245,9 +246,15 @@ func (s *Service) warning(f finding, org, unit, flow, step string, now time.Time
 	return w
 }
 
-// findings evaluates the active rule set for an input.
+// findings evaluates the active rule set for an input. An evaluation that ran past the
+// decision point's bound (a loaded machine, a long GC pause) is tried again, up to three
+// times, before it fails: a failure ends the consumer's stream, and the restart replays
+// every event to rebuild the view.
 func (s *Service) findings(ctx context.Context, in map[string]any) ([]finding, string, error) {
 	raw, rev, err := s.cfg.PDP.Findings(ctx, in)
+	for try := 0; err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && try < 3; try++ {
+		raw, rev, err = s.cfg.PDP.Findings(ctx, in)
+	}
 	if err != nil {
 		return nil, "", err
 	}
