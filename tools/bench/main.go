@@ -7,6 +7,7 @@
 //	go run ./tools/bench approval [-c 64] [-d 10s] [-held 1000000]
 //	go run ./tools/bench risk [-n 10000] [-c 64] [-d 10s]
 //	go run ./tools/bench supervision [-rate 1000] [-d 10s] [-n 100000] [-payees 500]
+//	go run ./tools/bench system [-target up|cluster] [-replicas 1,2] [-transport grpc|rest|both] [-c 32] [-d 30s]
 package main
 
 import (
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval|risk|supervision [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench registry|pdp|approval|risk|supervision|system [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -43,6 +44,10 @@ func main() {
 	only := fs.String("only", "", "run only the scenarios whose name contains this text")
 	blockProfile := fs.String("blockprofile", "", "write a blocking profile (where goroutines wait) to this file")
 	fs.StringVar(&memProfile, "memprofile", "", "approval: write a heap profile of the bench process (which runs an approval service too) once the held cases are loaded")
+	target := fs.String("target", "up", "system: up (the single process) or cluster (processes on loopback)")
+	replicas := fs.String("replicas", "1,2", "system, cluster: the approval replica counts to run, one fresh cluster each")
+	transport := fs.String("transport", "both", "system: grpc, rest or both")
+	complaintRate := fs.Float64("complaint-rate", 5, "system: public complaints per second (the gateway allows 10/s per client address)")
 	_ = fs.Parse(os.Args[2:])
 	scenarioFilter = *only
 	obs.TuneGC(obs.DefaultGCPercent, 0) // as the binaries and `fenquan up` do
@@ -83,6 +88,8 @@ func main() {
 		err = riskBench(ctx, *n, *c, *d)
 	case "supervision":
 		err = supervisionBench(ctx, *rate, *d, *n, *payees, *catchUp, *load, *catchUpProfile)
+	case "system":
+		err = systemBench(ctx, *target, *replicas, *transport, *c, *d, *complaintRate)
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

@@ -277,6 +277,10 @@ func (c *Cluster) start(p *Proc) error {
 	return nil
 }
 
+// Dump makes the process named name print every goroutine's stack into its log and exit
+// (SIGQUIT), for a post-mortem of a hang.
+func (c *Cluster) Dump(name string) error { return c.signal(name, syscall.SIGQUIT) }
+
 // Kill sends SIGKILL to the process named name (kill -9) and waits until it is gone.
 func (c *Cluster) Kill(name string) error { return c.signal(name, syscall.SIGKILL) }
 
