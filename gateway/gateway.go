@@ -45,6 +45,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
+	auditv1 "github.com/fenquan/fenquan/proto/fenquan/audit/v1"
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
@@ -124,8 +125,9 @@ var registrations = map[string][]registration{
 		bind(&registryv1.OrgService_ServiceDesc, registryv1.NewOrgServiceClient, registryv1.RegisterOrgServiceHandlerClient),
 		bind(&registryv1.CatalogService_ServiceDesc, registryv1.NewCatalogServiceClient, registryv1.RegisterCatalogServiceHandlerClient),
 		bind(&registryv1.PublicCatalogService_ServiceDesc, registryv1.NewPublicCatalogServiceClient, registryv1.RegisterPublicCatalogServiceHandlerClient),
-		// The policy service is served by the registry binary.
+		// The policy and audit services are served by the registry binary.
 		bind(&policyv1.PolicyService_ServiceDesc, policyv1.NewPolicyServiceClient, policyv1.RegisterPolicyServiceHandlerClient),
+		bind(&auditv1.AuditService_ServiceDesc, auditv1.NewAuditServiceClient, auditv1.RegisterAuditServiceHandlerClient),
 	},
 	"approval": {
 		bind(&approvalv1.CaseService_ServiceDesc, approvalv1.NewCaseServiceClient, approvalv1.RegisterCaseServiceHandlerClient),

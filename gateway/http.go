@@ -48,13 +48,15 @@ var rawBodyTypes = map[string]bool{
 	"image/png":        true,
 	"application/pdf":  true,
 	xlsxType:           true,
+	// JSON lines: the audit log's export.
+	"application/x-ndjson": true,
 }
 
 // xlsxType is an Excel workbook (the risk register's 台账).
 const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // downloads are the raw body types a browser saves rather than shows.
-var downloads = map[string]string{xlsxType: "register.xlsx", "text/csv": "register.csv"}
+var downloads = map[string]string{xlsxType: "register.xlsx", "text/csv": "register.csv", "application/x-ndjson": "audit.jsonl"}
 
 // requestState follows one request through the handler, the mux and the error handlers.
 type requestState struct {

@@ -9,6 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
+	auditv1 "github.com/fenquan/fenquan/proto/fenquan/audit/v1"
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/registry/policyadmin"
@@ -24,6 +25,7 @@ var GRPCServices = []string{
 	registryv1.PublicCatalogService_ServiceDesc.ServiceName,
 	registryv1.FactsService_ServiceDesc.ServiceName,
 	policyv1.PolicyService_ServiceDesc.ServiceName,
+	auditv1.AuditService_ServiceDesc.ServiceName,
 }
 
 // Config configures the registry.
@@ -47,6 +49,7 @@ type Service struct {
 	Registry *Registry
 	handler  *handler
 	policy   *policyadmin.Service
+	audit    *auditHandler
 }
 
 // New loads the registry's cache from etcd and starts following it.
@@ -71,7 +74,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	r.feed.feedPDP(ctx, cfg.PDP)
 	policy := policyadmin.New(policyadmin.Config{Etcd: cfg.Etcd, KeyRoot: cfg.KeyRoot, PDP: cfg.PDP, Default: cfg.DefaultPolicy, Logger: log, Now: cfg.Now})
-	return &Service{Registry: r, handler: &handler{r: r, log: log}, policy: policy}, nil
+	return &Service{Registry: r, handler: &handler{r: r, log: log}, policy: policy,
+		audit: &auditHandler{cli: cfg.Etcd, root: cfg.KeyRoot, log: log}}, nil
 }
 
 // Register adds the registry's gRPC services to a server.
@@ -81,4 +85,5 @@ func (s *Service) Register(gs grpc.ServiceRegistrar) {
 	registryv1.RegisterPublicCatalogServiceServer(gs, s.handler)
 	registryv1.RegisterFactsServiceServer(gs, s.handler)
 	s.policy.Register(gs)
+	auditv1.RegisterAuditServiceServer(gs, s.audit)
 }

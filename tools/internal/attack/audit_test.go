@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -49,11 +50,19 @@ func TestAuditTampering(t *testing.T) {
 	if rep.Sealed < 10 {
 		t.Fatalf("control: only %d entries sealed", rep.Sealed)
 	}
+	// Auditors verify over REST (the api policy decides: audit.read); staff may not.
+	auditor := staff(t, "he-wen", "auditor")
+	if r := ok(t, rest(t, http.MethodGet, "/v1/orgs/"+org+"/audit:verify", auditor, nil)); r["ok"] != true {
+		t.Fatalf("control: verify over REST: %v", r)
+	}
+	refused(t, rest(t, http.MethodGet, "/v1/orgs/"+org+"/audit:verify", staff(t, "feng-yu"), nil), http.StatusForbidden, "POLICY_DENIED", "api.permission")
 	entries := sealedEntries(t, ctx, rep.LastSealedRev)
 	if len(entries) < 6 {
 		t.Fatalf("only %d sealed change entries", len(entries))
 	}
-	id := func(kv *mvccpb.KeyValue) string { return strings.TrimPrefix(string(kv.Key), store.AuditOrgPrefix(up.KeyRoot, org)) }
+	id := func(kv *mvccpb.KeyValue) string {
+		return strings.TrimPrefix(string(kv.Key), store.AuditOrgPrefix(up.KeyRoot, org))
+	}
 	reported := func(t *testing.T, kind, entry string) {
 		t.Helper()
 		rep := sealed()
@@ -72,6 +81,15 @@ func TestAuditTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 		reported(t, "altered", id(kv))
+		// The auditor sees it over REST too, and the export still reads the whole log.
+		r := ok(t, rest(t, http.MethodGet, "/v1/orgs/"+org+"/audit:verify", auditor, nil))
+		if r["ok"] == true {
+			t.Fatalf("verify over REST passes a tampered log: %v", r)
+		}
+		ex := rest(t, http.MethodGet, "/v1/orgs/"+org+"/audit:export", auditor, nil)
+		if ex.status != http.StatusOK || !strings.Contains(string(ex.body), `"writes"`) {
+			t.Fatalf("export over REST: %s", ex)
+		}
 	})
 	t.Run("an audit entry deleted in etcd behind the service's back, detected by verify", func(t *testing.T) {
 		kv := entries[len(entries)/2]
