@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	auditv1 "github.com/fenquan/fenquan/proto/fenquan/audit/v1"
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
@@ -181,6 +182,7 @@ func startUpstream(t *testing.T) (*grpc.ClientConn, *recorder) {
 	registryv1.RegisterCatalogServiceServer(srv, catalogServer{})
 	registryv1.RegisterPublicCatalogServiceServer(srv, publicServer{})
 	policyv1.RegisterPolicyServiceServer(srv, policyv1.UnimplementedPolicyServiceServer{})
+	auditv1.RegisterAuditServiceServer(srv, auditv1.UnimplementedAuditServiceServer{})
 	// The supervision upstream's services, for tests that serve it too (withSupervision).
 	supervisionv1.RegisterComplaintServiceServer(srv, complaintServer{})
 	supervisionv1.RegisterSupervisionServiceServer(srv, supervisionv1.UnimplementedSupervisionServiceServer{})

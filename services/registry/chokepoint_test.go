@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	apiv1 "github.com/fenquan/fenquan/proto/fenquan/api/v1"
+	auditv1 "github.com/fenquan/fenquan/proto/fenquan/audit/v1"
 	policyv1 "github.com/fenquan/fenquan/proto/fenquan/policy/v1"
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/registry"
@@ -185,6 +186,14 @@ func TestEveryStateChangeIsDecidedFirst(t *testing.T) {
 		},
 		"GetPolicyStatus": func(c context.Context) error {
 			_, err := e.policy.GetPolicyStatus(c, &policyv1.GetPolicyStatusRequest{})
+			return err
+		},
+		"VerifyAuditLog": func(c context.Context) error {
+			_, err := auditv1.NewAuditServiceClient(e.conn).VerifyAuditLog(c, &auditv1.VerifyAuditLogRequest{Parent: "orgs/cz"})
+			return err
+		},
+		"ExportAuditLog": func(c context.Context) error {
+			_, err := auditv1.NewAuditServiceClient(e.conn).ExportAuditLog(c, &auditv1.ExportAuditLogRequest{Parent: "orgs/cz"})
 			return err
 		},
 		"CheckPolicy": func(c context.Context) error {

@@ -437,10 +437,6 @@ func (s *Stack) loadDemo(ctx context.Context) error {
 	mint := func(person string, roles ...string) (string, error) {
 		return s.Dev.Mint(person, StaffClaims(person, roles...), time.Hour)
 	}
-	if s.DemoCases, err = demo.LoadCases(cctx, aconn, mint); err != nil {
-		return err
-	}
-
 	// The demo register: its 2025 campaign is played on a private risk service whose clock
 	// the loader sets to the days it happened (the publicity period must be over before
 	// force), stopped when the load is done.
@@ -456,6 +452,15 @@ func (s *Stack) loadDemo(ctx context.Context) error {
 	rctx, rcancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer rcancel()
 	if s.DemoRisks, err = demo.LoadRisks(rctx, rconn, history, mint); err != nil {
+		return err
+	}
+
+	// The cases after the register: supervision records the warnings they raise on the
+	// register's risk points as evidence, and those writes would contend with the
+	// campaign's steps (each guarded against any risk point changing under it).
+	lctx, lcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer lcancel()
+	if s.DemoCases, err = demo.LoadCases(lctx, aconn, mint); err != nil {
 		return err
 	}
 
