@@ -61,17 +61,23 @@ func (s *Service) readCheckpoint(ctx context.Context) (checkpoint, int64, error)
 }
 
 func (s *Service) consumeLoop(ctx context.Context) {
+	s.again(ctx, "event stream ended; resuming from the checkpoint", s.Consume)
+}
+
+// again runs run until ctx ends, again after each return, waiting between runs with a
+// backoff (100 ms doubling to 5 s, reset by a run that lasted a minute).
+func (s *Service) again(ctx context.Context, msg string, run func(context.Context) error) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := s.Consume(ctx)
+		err := run(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(start) > time.Minute {
 			backoff = 100 * time.Millisecond
 		}
-		s.log.Warn("event stream ended; resuming from the checkpoint", "err", err, "in", backoff)
+		s.log.Warn(msg, "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
 			return

@@ -45,24 +45,7 @@ func (k keys) electionPrefix() string { return k.state.Key(store.PlatformOrg, "l
 // leadLoop campaigns for the leadership until ctx ends; while leading it runs the
 // consumer, the hold worker and the clock, and stops them the moment the lease is lost.
 func (s *Service) leadLoop(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		start := time.Now()
-		err := s.lead(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > time.Minute {
-			backoff = 100 * time.Millisecond
-		}
-		s.log.Warn("leadership ended; campaigning again", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+	s.again(ctx, "leadership ended; campaigning again", s.lead)
 }
 
 // lead campaigns once and, once elected, leads until the session or ctx ends.
