@@ -19,7 +19,6 @@ import (
 	registryv1 "github.com/fenquan/fenquan/proto/fenquan/registry/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	"github.com/fenquan/fenquan/services/shared/pdp"
 	"github.com/fenquan/fenquan/services/shared/requests"
 	"github.com/fenquan/fenquan/services/shared/store"
 )
@@ -221,18 +220,11 @@ func storeErr(err error) error { return apierr.Unavailable(err) }
 // decide asks the decision point; a denial is PERMISSION_DENIED with every violation.
 // The returned context carries the decision, which the write requires.
 func (s *Service) decide(ctx context.Context, action string, in policyInput) (context.Context, store.Decision, error) {
-	d, err := s.pdp.Decide(ctx, action, map[string]any(in))
+	dctx, d, err := s.pdp.Require(ctx, action, map[string]any(in))
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, store.Decision{}, apierr.FromError(ctx.Err())
-		}
-		return nil, store.Decision{}, fmt.Errorf("decision input for %s: %w", action, err)
+		return nil, store.Decision{}, err
 	}
-	if !d.Allowed {
-		return nil, store.Decision{}, pdp.Denied(d)
-	}
-	sd := store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}
-	return store.WithDecision(ctx, sd), sd, nil
+	return dctx, store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}, nil
 }
 
 // today is the CST date of t.

@@ -77,17 +77,7 @@ func needPerson(a actor, org string) error {
 // decide asks the decision point; a denial is PERMISSION_DENIED with every violation.
 // The returned context carries the decision, which the write requires.
 func (s *Service) decide(ctx context.Context, action string, in policyInput) (context.Context, pdp.Decision, error) {
-	d, err := s.pdp.Decide(ctx, action, map[string]any(in))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, pdp.Decision{}, apierr.FromError(ctx.Err())
-		}
-		return nil, pdp.Decision{}, fmt.Errorf("decision input for %s: %w", action, err)
-	}
-	if !d.Allowed {
-		return nil, pdp.Decision{}, pdp.Denied(d)
-	}
-	return store.WithDecision(ctx, store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}), d, nil
+	return s.pdp.Require(ctx, action, map[string]any(in))
 }
 
 // request is the idempotency of one write: the caller's request id, recorded with the

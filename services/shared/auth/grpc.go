@@ -111,7 +111,7 @@ func (a *ServerAuth) authenticate(ctx context.Context, method string) (context.C
 	}
 	ctx = WithPrincipal(ctx, p)
 	if a.self != nil {
-		ctx = context.WithValue(ctx, selfKey{}, a.self)
+		ctx = WithServiceToken(ctx, a.self)
 	}
 	return ctx, nil
 }

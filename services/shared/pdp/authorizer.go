@@ -68,17 +68,24 @@ func strings2Array(ss []string) *ast.Term {
 // Authorize decides and, when allowed, returns ctx carrying the decision (which writes
 // require); when denied, a PERMISSION_DENIED status with every violation (Denied).
 func (p *PDP) Authorize(ctx context.Context, action string, input any) (context.Context, error) {
+	ctx, _, err := p.Require(ctx, action, input)
+	return ctx, err
+}
+
+// Require is Authorize for a write that records the decision: allowed, it also returns
+// the decision. A malformed input is INVALID_ARGUMENT.
+func (p *PDP) Require(ctx context.Context, action string, input any) (context.Context, Decision, error) {
 	d, err := p.Decide(ctx, action, input)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, apierr.FromError(err)
+			return nil, Decision{}, apierr.FromError(err)
 		}
-		return nil, apierr.Field("", err.Error(), "决策输入无效")
+		return nil, Decision{}, apierr.Field("", action+": "+err.Error(), "决策输入无效")
 	}
 	if !d.Allowed {
-		return nil, Denied(d)
+		return nil, Decision{}, Denied(d)
 	}
-	return store.WithDecision(ctx, store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}), nil
+	return store.WithDecision(ctx, store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}), d, nil
 }
 
 // Denied renders a denial as PERMISSION_DENIED: an English message naming every rule,
