@@ -12,11 +12,11 @@ import (
 
 	"github.com/xuri/excelize/v2"
 	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
-	"google.golang.org/grpc/metadata"
 
 	riskv1 "github.com/fenquan/fenquan/proto/fenquan/risk/v1"
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
+	"github.com/fenquan/fenquan/services/shared/auth"
 	"github.com/fenquan/fenquan/services/shared/informer"
 )
 
@@ -153,10 +153,7 @@ func (s *Service) GetAssessment(ctx context.Context, req *supervisionv1.GetAsses
 	if s.cfg.Risk != nil {
 		// The register answers the caller (their token): the service's own has no grant in
 		// the org for reads.
-		out := ctx
-		if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
-			out = metadata.AppendToOutgoingContext(ctx, "authorization", md.Get("authorization")[0])
-		}
+		out := auth.ForwardToken(ctx)
 		cl := riskv1.NewRiskServiceClient(s.cfg.Risk)
 		for _, u := range order {
 			cctx, cancel := context.WithTimeout(out, callTimeout)

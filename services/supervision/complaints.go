@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
@@ -85,8 +86,11 @@ func (s *Service) GetComplaintStatus(ctx context.Context, req *supervisionv1.Get
 		return nil, err
 	}
 	c, err := s.GetComplaint(ctx, string(kv.Value))
-	if err != nil {
+	if status.Code(err) == codes.NotFound {
 		return nil, notFound
+	}
+	if err != nil {
+		return nil, err // the store: retry, not "no such code"
 	}
 	st := &supervisionv1.ComplaintStatus{State: c.State, ReceiveTime: c.ReceiveTime, UpdateTime: c.UpdateTime}
 	if c.State == supervisionv1.ComplaintState_COMPLAINT_STATE_CONCLUDED {

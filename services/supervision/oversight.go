@@ -2,16 +2,15 @@ package supervision
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	approvalv1 "github.com/fenquan/fenquan/proto/fenquan/approval/v1"
 	supervisionv1 "github.com/fenquan/fenquan/proto/fenquan/supervision/v1"
 	"github.com/fenquan/fenquan/services/shared/apierr"
 	"github.com/fenquan/fenquan/services/shared/auth"
-	"github.com/fenquan/fenquan/services/shared/pdp"
-	"github.com/fenquan/fenquan/services/shared/store"
 )
 
 // The supervision service's own acts — a warning's lifecycle, its disposition and hold
@@ -36,25 +35,27 @@ func (s *Service) decideAct(ctx context.Context, action, org string, subject map
 		"actor":   map[string]any{"person": person, "on_behalf_of": ""},
 		"subject": subject,
 	}
-	d, err := s.cfg.PDP.Decide(ctx, action, in)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, apierr.FromError(ctx.Err())
-		}
-		return nil, fmt.Errorf("decision input for %s: %w", action, err)
-	}
-	if !d.Allowed {
-		return nil, pdp.Denied(d)
-	}
-	return store.WithDecision(ctx, store.Decision{ID: d.DecisionID, PolicyRevision: d.PolicyRevision}), nil
+	dctx, _, err := s.cfg.PDP.Require(ctx, action, in)
+	return dctx, err
 }
 
 // warningSubject is input.subject for act on w: the person it is about and everyone who
-// took part in its case (as the consumer's view last saw it), as person ids.
-func (s *Service) warningSubject(w *supervisionv1.Warning, act supervisionv1.WarningAction, disposition string) map[string]any {
+// took part in its case, as person ids. The case is read from the approval service as
+// it is now, with the caller's token: every replica decides acts, and only the leader's
+// case view follows the stream.
+func (s *Service) warningSubject(ctx context.Context, w *supervisionv1.Warning, act supervisionv1.WarningAction, disposition string) (map[string]any, error) {
 	var parts []any
-	if c, _ := s.view.Load().get(w.Subject); c != nil {
-		parts = append(parts, participants(c)...)
+	if strings.Contains(w.Subject, "/cases/") {
+		if s.cfg.Approval == nil {
+			return nil, apierr.New(codes.Unavailable, "APPROVAL_UNAVAILABLE", "the approval service is not connected: who took part in "+w.Subject+" cannot be checked", nil)
+		}
+		cctx, cancel := context.WithTimeout(auth.ForwardToken(ctx), callTimeout)
+		defer cancel()
+		c, err := approvalv1.NewCaseServiceClient(s.cfg.Approval).GetCase(cctx, &approvalv1.GetCaseRequest{Name: w.Subject})
+		if err != nil {
+			return nil, err
+		}
+		parts = participants(c)
 	}
 	return map[string]any{
 		"kind":         "warning",
@@ -64,7 +65,7 @@ func (s *Service) warningSubject(w *supervisionv1.Warning, act supervisionv1.War
 		"person":       personID(w.Person),
 		"participants": parts,
 		"disposition":  disposition,
-	}
+	}, nil
 }
 
 // participants are the ids of who applied for, is A or B of, signed (or was signed for),

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -132,7 +131,11 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 	if err != nil {
 		return nil, err
 	}
-	if ctx, err = s.decideAct(ctx, "supervision.warning.act", org, s.warningSubject(w, req.GetAction(), req.GetDisposition())); err != nil {
+	subject, err := s.warningSubject(ctx, w, req.GetAction(), req.GetDisposition())
+	if err != nil {
+		return nil, err
+	}
+	if ctx, err = s.decideAct(ctx, "supervision.warning.act", org, subject); err != nil {
 		return nil, err
 	}
 	rev, err := sentEtag(w.Etag, req.GetEtag(), w.Name)
@@ -153,11 +156,7 @@ func (s *Service) ActOnWarning(ctx context.Context, req *supervisionv1.ActOnWarn
 		}
 		// The release is the supervisor's own act on the case: their token goes along, and
 		// the approval service decides it (监督与执行分离 and the hold permission).
-		out := metadata.NewOutgoingContext(ctx, metadata.Pairs())
-		if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
-			out = metadata.AppendToOutgoingContext(ctx, "authorization", md.Get("authorization")[0])
-		}
-		if _, err := approvalv1.NewCaseServiceClient(s.cfg.Approval).Act(out, &approvalv1.ActRequest{
+		if _, err := approvalv1.NewCaseServiceClient(s.cfg.Approval).Act(auth.ForwardToken(ctx), &approvalv1.ActRequest{
 			Name: w.Subject, Action: approvalv1.Action_ACTION_RELEASE, Hold: w.Hold, Text: req.GetText(), RequestId: "svr-" + idOf(w.Name) + "-" + req.GetRequestId(),
 		}); err != nil {
 			return nil, err

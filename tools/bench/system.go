@@ -316,9 +316,6 @@ func startClusterEnv(ctx context.Context, dir string, replicas int) (*sysEnv, er
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, err := cluster.Start(ctx, cluster.Options{Dir: dir, BasePort: sysBasePort, Approval: replicas, Supervision: 2, Log: log})
 	if err != nil {
-		if c != nil {
-			c.Stop()
-		}
 		return nil, err
 	}
 	stop := c.Stop

@@ -171,11 +171,13 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	for _, p := range c.procs {
 		if err := c.start(p); err != nil {
+			c.Stop()
 			return nil, err
 		}
 	}
 	c.EtcdClient, err = clientv3.New(clientv3.Config{Endpoints: c.Etcd, DialTimeout: 5 * time.Second})
 	if err != nil {
+		c.Stop()
 		return nil, err
 	}
 	if err := c.waitEtcd(ctx); err != nil {
@@ -284,8 +286,8 @@ func (c *Cluster) Dump(name string) error { return c.signal(name, syscall.SIGQUI
 // Kill sends SIGKILL to the process named name (kill -9) and waits until it is gone.
 func (c *Cluster) Kill(name string) error { return c.signal(name, syscall.SIGKILL) }
 
-// Stop ends the process named name with SIGTERM (a clean stop) and waits until it is
-// gone; without a name, it stops the whole cluster.
+// StopProc ends the process named name with SIGTERM (a clean stop) and waits until it is
+// gone.
 func (c *Cluster) StopProc(name string) error { return c.signal(name, syscall.SIGTERM) }
 
 func (c *Cluster) signal(name string, sig syscall.Signal) error {
@@ -334,14 +336,18 @@ func (c *Cluster) WaitReady(ctx context.Context, name string, d time.Duration) e
 	}
 	deadline := time.Now().Add(d)
 	for {
-		resp, err := http.Get(p.Health)
+		hctx, hcancel := context.WithTimeout(ctx, 2*time.Second)
+		req, _ := http.NewRequestWithContext(hctx, http.MethodGet, p.Health, nil)
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				hcancel()
 				return nil
 			}
 		}
+		hcancel()
 		p.mu.Lock()
 		running := p.cmd != nil
 		p.mu.Unlock()

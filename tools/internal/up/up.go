@@ -385,23 +385,34 @@ func StaffClaims(person string, roles ...string) auth.Claims {
 	return auth.Claims{Orgs: map[string]auth.Grant{DemoOrg: {Person: person, Roles: append([]string{"staff"}, roles...)}}}
 }
 
-func (s *Stack) loadDemo(ctx context.Context) error {
+// ApplyDemoCatalog applies the demo catalogue (江城市财政局) through the registry at
+// registryAddr as the administrator, with a token dev mints; it returns the objects
+// applied and the registry's answer.
+func ApplyDemoCatalog(ctx context.Context, dev *auth.DevTokens, registryAddr string) ([]*registryv1.CatalogObject, *registryv1.ApplyCatalogResponse, error) {
 	objs, err := demo.Objects()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	tok, err := s.Dev.Mint(AdminSub, AdminClaims(), time.Hour)
+	tok, err := dev.Mint(AdminSub, AdminClaims(), time.Hour)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	conn, err := grpc.NewClient(s.GRPC["registry"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(registryAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer conn.Close()
-	actx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok), time.Minute)
+	actx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok), 2*time.Minute)
 	defer cancel()
 	resp, err := registryv1.NewCatalogServiceClient(conn).ApplyCatalog(actx, &registryv1.ApplyCatalogRequest{Objects: objs}, grpc.WaitForReady(true))
+	if err != nil {
+		return nil, nil, fmt.Errorf("apply the demo catalogue: %w", err)
+	}
+	return objs, resp, nil
+}
+
+func (s *Stack) loadDemo(ctx context.Context) error {
+	objs, resp, err := ApplyDemoCatalog(ctx, s.Dev, s.GRPC["registry"])
 	if err != nil {
 		return err
 	}
@@ -478,13 +489,15 @@ func (s *Stack) loadDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	octx := metadata.AppendToOutgoingContext(rctx, "authorization", "Bearer "+otok)
+	kctx, kcancel := context.WithTimeout(ctx, time.Minute)
+	defer kcancel()
+	octx := metadata.AppendToOutgoingContext(kctx, "authorization", "Bearer "+otok)
 	list, err := complaints.ListComplaints(octx, &supervisionv1.ListComplaintsRequest{Parent: "orgs/" + DemoOrg, PageSize: 1}, grpc.WaitForReady(true))
 	if err != nil {
 		return fmt.Errorf("demo complaints: %w", err)
 	}
 	if list.TotalSize == 0 {
-		if _, err := complaints.SubmitComplaint(rctx, &supervisionv1.SubmitComplaintRequest{Parent: "orgs/" + DemoOrg,
+		if _, err := complaints.SubmitComplaint(kctx, &supervisionv1.SubmitComplaintRequest{Parent: "orgs/" + DemoOrg,
 			About: "国库处支付审核岗",
 			Text:  "我单位10月报送的养老服务补贴支付申请，国库处支付审核岗迟迟不予审核，经办人员私下暗示“找找关系”才能尽快支付。请予调查。",
 		}); err != nil {
